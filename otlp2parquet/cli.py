@@ -1,0 +1,76 @@
+"""The ``otlp2parquet`` command line. Each subcommand lives in ``otlp2parquet.commands``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from otlp2parquet import __version__
+from otlp2parquet.errors import ConfigError, Otlp2ParquetError, PluginError
+from otlp2parquet.logs import setup_logging
+from otlp2parquet.output import error_line
+
+log = logging.getLogger(__name__)
+
+#: Subcommand modules; each has ``add_parser(subparsers)`` setting ``func(args) -> int``.
+COMMANDS = (
+    "serve",
+    "convert",
+    "schema",
+    "plugins",
+    "config",
+    "connect",
+    "catalog",
+    "deploy",
+    "query",
+)
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="otlp2parquet",
+        description="Land OpenTelemetry logs, metrics and traces as Parquet in a data lake.",
+    )
+    parser.add_argument("--version", action="version", version=f"otlp2parquet {__version__}")
+    parser.add_argument("--config", "-c", metavar="FILE", help="config file (else "
+                        "OTLP2PARQUET_CONFIG, OTLP2PARQUET_CONFIG_CONTENT, ./config.toml)")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
+                        help="override server.log_level")
+    parser.add_argument("--log-format", choices=["text", "json"], help="override server.log_format")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"otlp2parquet.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"otlp2parquet.commands.{name}":
+                raise
+            continue
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level or "info", args.log_format or "text")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, PluginError) as exc:
+        error_line(str(exc))
+        return EXIT_USAGE
+    except Otlp2ParquetError as exc:
+        error_line(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

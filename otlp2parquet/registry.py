@@ -1,0 +1,108 @@
+"""The component registry: which plugin registered which decoder, mapper, backend, ...
+
+Names are unique per kind; a duplicate is refused with both plugin names, and an unknown name is
+answered with the list of known ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from otlp2parquet.errors import PluginError
+
+KINDS = ("decoder", "schema_mapper", "partitioner", "storage_backend", "catalog", "platform")
+#: Where a kind's component options live in the config.
+SECTIONS = {"storage_backend": "storage.{name}", "partitioner": "partitioning.{name}"}
+
+
+class Register(Protocol):
+    def __call__(
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        options: Mapping[str, Any] | None = None,
+        aliases: tuple[str, ...] = (),
+        **meta: Any,
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Component:
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    plugin: str
+    options: Mapping[str, Any] | None = None
+    aliases: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def section(self) -> str:
+        explicit = self.meta.get("section")
+        if explicit:
+            return str(explicit)
+        return SECTIONS.get(self.kind, "{name}").format(name=self.name)
+
+
+class Registry:
+    """Components by kind and name."""
+
+    def __init__(self) -> None:
+        self._components: dict[str, dict[str, Component]] = {kind: {} for kind in KINDS}
+        self._aliases: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+
+    def registrar(self, kind: str, plugin: str) -> Register:
+        """The ``register`` callable handed to one plugin's hook implementation."""
+
+        def register(
+            name: str,
+            factory: Callable[..., Any],
+            options: Mapping[str, Any] | None = None,
+            aliases: tuple[str, ...] = (),
+            **meta: Any,
+        ) -> None:
+            self.add(Component(kind, name, factory, plugin, options, tuple(aliases), meta))
+
+        return register
+
+    def add(self, component: Component) -> None:
+        kind = component.kind
+        if kind not in self._components:
+            raise PluginError(f"unknown component kind {kind!r}; known: {', '.join(KINDS)}")
+        for name in (component.name, *component.aliases):
+            existing = self._lookup(kind, name)
+            if existing is not None:
+                raise PluginError(
+                    f"{kind.replace('_', ' ')} {name!r} is registered twice: by plugin "
+                    f"{existing.plugin!r} and by plugin {component.plugin!r}; disable one of "
+                    f"them with [plugins] disable = [...]"
+                )
+        self._components[kind][component.name] = component
+        for alias in component.aliases:
+            self._aliases[kind][alias] = component.name
+
+    def _lookup(self, kind: str, name: str) -> Component | None:
+        name = self._aliases[kind].get(name, name)
+        return self._components[kind].get(name)
+
+    def get(self, kind: str, name: str) -> Component:
+        component = self._lookup(kind, name)
+        if component is None:
+            known = ", ".join(sorted(self._components[kind])) or "none"
+            raise PluginError(f"unknown {kind.replace('_', ' ')} {name!r}; known: {known}")
+        return component
+
+    def all(self, kind: str) -> list[Component]:
+        return sorted(self._components[kind].values(), key=lambda c: c.name)
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._components[kind])
+
+    def by_plugin(self) -> dict[str, list[Component]]:
+        out: dict[str, list[Component]] = {}
+        for kind in KINDS:
+            for component in self.all(kind):
+                out.setdefault(component.plugin, []).append(component)
+        return out
