@@ -61,7 +61,9 @@ def bootstrap(
     registry = collect_registry(pm)
     if not config.get("platform"):
         platform = _detect_with_plugins(registry, env, platform)
-    component = registry.get("platform", platform) if platform in registry.names("platform") else None
+    component = (
+        registry.get("platform", platform) if platform in registry.names("platform") else None
+    )
     if component is not None and component.meta.get("defaults"):
         config.add_layer(
             Layer("platform", dict(component.meta["defaults"]), f"platform defaults ({platform})")

@@ -36,10 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Land OpenTelemetry logs, metrics and traces as Parquet in a data lake.",
     )
     parser.add_argument("--version", action="version", version=f"otlp2parquet {__version__}")
-    parser.add_argument("--config", "-c", metavar="FILE", help="config file (else "
-                        "OTLP2PARQUET_CONFIG, OTLP2PARQUET_CONFIG_CONTENT, ./config.toml)")
-    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
-                        help="override server.log_level")
+    parser.add_argument(
+        "--config",
+        "-c",
+        metavar="FILE",
+        help="config file (else OTLP2PARQUET_CONFIG, OTLP2PARQUET_CONFIG_CONTENT, ./config.toml)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        help="override server.log_level",
+    )
     parser.add_argument("--log-format", choices=["text", "json"], help="override server.log_format")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:

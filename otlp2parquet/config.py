@@ -128,8 +128,11 @@ class Config:
     Read with ``get("batch.max_rows")`` or ``section("storage.s3")``. Built by ``load_config``.
     """
 
-    def __init__(self, schema: dict[str, Any], layers: list[Layer]) -> None:
+    def __init__(
+        self, schema: dict[str, Any], layers: list[Layer], env: Mapping[str, str] | None = None
+    ) -> None:
         self.schema = schema
+        self.env: Mapping[str, str] = os.environ if env is None else env
         self._layers = layers
         self.data: dict[str, Any] = {}
         self.origins: dict[str, str] = {}
@@ -196,7 +199,7 @@ class Config:
 
     @property
     def platform(self) -> str:
-        return str(self.get("platform") or detect_platform(os.environ))
+        return str(self.get("platform") or detect_platform(self.env))
 
     def secret_paths(self) -> set[str]:
         return {key.path for key in iter_leaves(self.schema) if key.secret}
@@ -276,9 +279,11 @@ class Config:
         origin = self.origin(path) if path else "the configuration"
         sub = error.schema if isinstance(error.schema, dict) else {}
         allowed = describe_allowed(sub)
-        value = MASK if path in self.secret_paths() else json.dumps(error.instance)
+        secret = path in self.secret_paths()
+        value = MASK if secret else json.dumps(error.instance)
+        reason = f"fails the '{error.validator}' rule" if secret else error.message
         return (
-            f"invalid value {value} for '{path}' from {origin}: {error.message}; "
+            f"invalid value {value} for '{path}' from {origin}: {reason}; "
             f"allowed: {allowed}. Fix it there, or override it with "
             f"{KeyInfo(path, sub).env_names[0]}."
         )
@@ -429,7 +434,7 @@ def load_config(
             set_path(data, path, value)
             origins[path] = f"command-line flag {flag}"
         layers.append(Layer("cli", data, "command line", origins))
-    config = Config(schema, layers)
+    config = Config(schema, layers, env)
     if unknown:
         names = ", ".join(unknown)
         message = f"unknown environment variable(s) {names}: no such configuration key"

@@ -65,7 +65,9 @@ class Pipeline:
         self.partitioner: Partitioner = self._create(
             "partitioner", config.get("partitioning.scheme")
         )
-        self.storage: StorageBackend = self._create("storage_backend", config.get("storage.backend"))
+        self.storage: StorageBackend = self._create(
+            "storage_backend", config.get("storage.backend")
+        )
         self.writer = ParquetWriter(
             compression=config.get("storage.compression"),
             compression_level=config.get("storage.compression_level"),
@@ -138,7 +140,9 @@ class Pipeline:
     ) -> IngestResult:
         """Decode, map and hand one request to the batcher. Returns once the data is buffered
         (or written, with batching off); raises the errors of ``errors.py``."""
-        return self.ingest_requests(signal, self.decode(signal, body, content_type, content_encoding))
+        return self.ingest_requests(
+            signal, self.decode(signal, body, content_type, content_encoding)
+        )
 
     def ingest_requests(self, signal: str, requests: Sequence[Any]) -> IngestResult:
         if signal not in self.mappers:

@@ -37,17 +37,29 @@ def output_overrides(output: str | None) -> dict[str, tuple[Any, str]]:
     if prefix and not prefix.endswith("/"):
         prefix += "/"
     if scheme in ("s3", "s3a"):
-        return {"storage.backend": ("s3", flag), "storage.s3.bucket": (bucket, flag),
-                "storage.s3.prefix": (prefix, flag)}
+        return {
+            "storage.backend": ("s3", flag),
+            "storage.s3.bucket": (bucket, flag),
+            "storage.s3.prefix": (prefix, flag),
+        }
     if scheme == "r2":
-        return {"storage.backend": ("r2", flag), "storage.r2.bucket": (bucket, flag),
-                "storage.r2.prefix": (prefix, flag)}
+        return {
+            "storage.backend": ("r2", flag),
+            "storage.r2.bucket": (bucket, flag),
+            "storage.r2.prefix": (prefix, flag),
+        }
     if scheme in ("gs", "gcs"):
-        return {"storage.backend": ("gcs", flag), "storage.gcs.bucket": (bucket, flag),
-                "storage.gcs.prefix": (prefix, flag)}
+        return {
+            "storage.backend": ("gcs", flag),
+            "storage.gcs.bucket": (bucket, flag),
+            "storage.gcs.prefix": (prefix, flag),
+        }
     if scheme in ("az", "abfs", "azure"):
-        return {"storage.backend": ("azure", flag), "storage.azure.container": (bucket, flag),
-                "storage.azure.prefix": (prefix, flag)}
+        return {
+            "storage.backend": ("azure", flag),
+            "storage.azure.container": (bucket, flag),
+            "storage.azure.prefix": (prefix, flag),
+        }
     if scheme == "memory":
         return {"storage.backend": ("memory", flag), "storage.memory.path": ("/" + rest, flag)}
     from otlp2parquet.errors import ConfigError

@@ -27,6 +27,11 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     runtime = runtime_from_args(args)
+    config, registry = runtime.config, runtime.registry
+    registry.get("storage_backend", config.get("storage.backend"))
+    registry.get("partitioner", config.get("partitioning.scheme"))
+    registry.get("catalog", config.get("catalog_mode"))
+    registry.get("platform", runtime.platform)
     emit(
         f"configuration OK (platform {runtime.platform}, storage "
         f"{runtime.config.get('storage.backend')}, catalog {runtime.config.get('catalog_mode')})"

@@ -20,11 +20,18 @@ def run(args: argparse.Namespace) -> int:
     by_plugin = runtime.registry.by_plugin()
     names = [name for name, _ in runtime.pm.list_name_plugin()]
     if args.json:
-        emit(json.dumps({
-            name: [{"kind": c.kind, "name": c.name, "aliases": list(c.aliases)}
-                   for c in by_plugin.get(name, [])]
-            for name in names
-        }, indent=2))
+        emit(
+            json.dumps(
+                {
+                    name: [
+                        {"kind": c.kind, "name": c.name, "aliases": list(c.aliases)}
+                        for c in by_plugin.get(name, [])
+                    ]
+                    for name in names
+                },
+                indent=2,
+            )
+        )
         return 0
     for name in names:
         components = by_plugin.get(name, [])
