@@ -1,0 +1,327 @@
+"""The batcher: buffers per (table, service, hour) and flushes each buffer as ONE file.
+
+A buffer is flushed when it reaches ``max_rows`` or ``max_bytes``, when its oldest data is
+``max_age_secs`` old (enforced by a background thread after ``start()``), and by ``flush()`` and
+``close()``, which drain everything. Memory is bounded: past ``max_buffered_bytes`` an add raises
+``Backpressure`` instead of growing. A failed write keeps its rows buffered and is retried with
+exponential backoff; rows are never dropped. With ``enabled=False`` every add is written before
+it returns and storage errors propagate. Thread-safe.
+
+Without a running flusher thread (a CLI run that never calls ``start()``), full buffers are
+written by the adding thread itself and backpressure becomes a synchronous flush: nobody else
+would ever drain them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from otlp2parquet.errors import Backpressure, StorageError
+from otlp2parquet.types import Partition, WrittenFile
+
+log = logging.getLogger(__name__)
+
+WriteFn = Callable[[Partition, pa.Table], WrittenFile]
+FlushedFn = Callable[[Sequence[WrittenFile]], None]
+
+
+@dataclass
+class _Buffer:
+    partition: Partition
+    created: float
+    tables: list[pa.Table] = field(default_factory=list)
+    rows: int = 0
+    bytes: int = 0
+    attempts: int = 0  # failed writes in a row
+    retry_at: float = 0.0
+
+    def add(self, table: pa.Table) -> None:
+        self.tables.append(table)
+        self.rows += table.num_rows
+        self.bytes += table.nbytes
+
+
+class Batcher:
+    """Buffers partitioned tables and writes them through ``write``; see the module doc."""
+
+    def __init__(
+        self,
+        write: WriteFn,
+        on_flushed: FlushedFn,
+        enabled: bool = True,
+        max_rows: int = 200_000,
+        max_bytes: int = 128 * 1024 * 1024,
+        max_age_secs: float = 10.0,
+        max_buffered_bytes: int = 512 * 1024 * 1024,
+        retry_initial_secs: float = 0.5,
+        retry_max_secs: float = 30.0,
+    ) -> None:
+        self.write = write
+        self.on_flushed = on_flushed
+        self.enabled = enabled
+        self.max_rows = max_rows
+        self.max_bytes = max_bytes
+        self.max_age_secs = max_age_secs
+        self.max_buffered_bytes = max_buffered_bytes
+        self.retry_initial_secs = retry_initial_secs
+        self.retry_max_secs = retry_max_secs
+        self._buffers: dict[tuple[str, str, int], _Buffer] = {}
+        self._in_flight_rows = 0
+        self._in_flight_bytes = 0
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._flush_lock = threading.Lock()  # one flush cycle at a time
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._failures = 0  # failed writes since the last success
+        self.last_error: str | None = None
+        self.files_written = 0
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def buffered_rows(self) -> int:
+        with self._lock:
+            return self._buffered_rows_locked()
+
+    @property
+    def buffered_bytes(self) -> int:
+        with self._lock:
+            return self._buffered_bytes_locked()
+
+    def _buffered_rows_locked(self) -> int:
+        return sum(b.rows for b in self._buffers.values()) + self._in_flight_rows
+
+    def _buffered_bytes_locked(self) -> int:
+        return sum(b.bytes for b in self._buffers.values()) + self._in_flight_bytes
+
+    @property
+    def failing(self) -> bool:
+        """True while the latest write failed (storage unreachable); cleared by a success."""
+        return self._failures > 0
+
+    @property
+    def healthy(self) -> bool:
+        return self._failures == 0
+
+    def stats(self) -> dict[str, object]:
+        """A snapshot for health endpoints and logs."""
+        with self._lock:
+            return {
+                "buffers": len(self._buffers),
+                "buffered_rows": self._buffered_rows_locked(),
+                "buffered_bytes": self._buffered_bytes_locked(),
+                "files_written": self.files_written,
+                "failing": self._failures > 0,
+                "last_error": self.last_error,
+            }
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _backoff(self, attempts: int) -> float:
+        exponent = min(max(attempts - 1, 0), 30)
+        return min(self.retry_initial_secs * 2**exponent, self.retry_max_secs)
+
+    # -- adding -----------------------------------------------------------------------------
+    def add(self, partition: Partition, table: pa.Table) -> None:
+        self.add_many([(partition, table)])
+
+    def add_many(self, parts: Sequence[tuple[Partition, pa.Table]]) -> None:
+        """Buffer every part, or none of them (``Backpressure``); with batching off, write
+        them all now (``StorageError`` on failure)."""
+        parts = [(p, t) for p, t in parts if t.num_rows]
+        if not parts:
+            return
+        if not self.enabled:
+            self._write_now(parts)
+            return
+        incoming = sum(t.nbytes for _, t in parts)
+        if not self.running and self.buffered_bytes + incoming > self.max_buffered_bytes:
+            self.flush()  # no flusher thread: make room ourselves
+        with self._lock:
+            buffered = self._buffered_bytes_locked()
+            if buffered and buffered + incoming > self.max_buffered_bytes:
+                self._wake.notify_all()
+                raise Backpressure(
+                    f"{buffered} bytes are buffered, over batch.max_buffered_bytes "
+                    f"({self.max_buffered_bytes})"
+                    + (f"; storage is failing: {self.last_error}" if self.failing else ""),
+                    retry_after=self._retry_after_locked(),
+                )
+            now = time.monotonic()
+            full = False
+            for partition, table in parts:
+                buffer = self._buffers.get(partition.key)
+                if buffer is None:
+                    buffer = self._buffers[partition.key] = _Buffer(partition, now)
+                buffer.add(table)
+                full = full or self._full(buffer)
+            if full and self.running:
+                self._wake.notify_all()
+        if full and not self.running:
+            self._flush(lambda b, now: self._full(b) and b.retry_at <= now)
+
+    def _retry_after_locked(self) -> float:
+        if not self.failing:
+            return 1.0
+        pending = [b.retry_at for b in self._buffers.values() if b.attempts]
+        wait = min(pending) - time.monotonic() if pending else self.retry_initial_secs
+        return max(1.0, round(wait, 1))
+
+    def _full(self, buffer: _Buffer) -> bool:
+        return buffer.rows >= self.max_rows or buffer.bytes >= self.max_bytes
+
+    def _due(self, buffer: _Buffer, now: float) -> bool:
+        if buffer.attempts:
+            return buffer.retry_at <= now
+        return self._full(buffer) or now - buffer.created >= self.max_age_secs
+
+    def _write_now(self, parts: Sequence[tuple[Partition, pa.Table]]) -> None:
+        """Batching off: write each part now. Files written before a failure stay written (and
+        are reported); the caller's retry may then store those rows twice."""
+        written: list[WrittenFile] = []
+        try:
+            for partition, table in parts:
+                try:
+                    written.append(self.write(partition, table))
+                except Exception as exc:
+                    self._record_failure(exc)
+                    raise
+                self._record_success()
+        finally:
+            self._notify(written)
+
+    # -- flushing ---------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write everything buffered now (retry timers ignored). Raise StorageError if some
+        buffer could not be written; its rows stay buffered."""
+        failed = self._flush(lambda b, now: True)
+        if failed:
+            raise StorageError(
+                f"{failed} buffered file(s) could not be written and stay buffered: "
+                f"{self.last_error}"
+            )
+
+    def _flush(self, select: Callable[[_Buffer, float], bool]) -> int:
+        """One flush cycle over the buffers ``select`` picks; returns how many failed."""
+        with self._flush_lock:
+            with self._lock:
+                now = time.monotonic()
+                taken = [b for b in self._buffers.values() if select(b, now)]
+                for buffer in taken:
+                    del self._buffers[buffer.partition.key]
+                    self._in_flight_rows += buffer.rows
+                    self._in_flight_bytes += buffer.bytes
+            written: list[WrittenFile] = []
+            failed = 0
+            for buffer in taken:
+                rows, size = buffer.rows, buffer.bytes
+                try:
+                    written.append(self.write(buffer.partition, pa.concat_tables(buffer.tables)))
+                    self._record_success()
+                except Exception as exc:  # kept for a retry, whatever the cause
+                    self._record_failure(exc)
+                    self._requeue(buffer)
+                    failed += 1
+                finally:
+                    with self._lock:
+                        self._in_flight_rows -= rows
+                        self._in_flight_bytes -= size
+            self._notify(written)
+            return failed
+
+    def _record_success(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self.files_written += 1
+
+    def _record_failure(self, exc: Exception) -> None:
+        with self._lock:
+            self._failures += 1
+            self.last_error = str(exc)
+            failures = self._failures
+        log.warning("write failed (%d in a row): %s", failures, exc)
+
+    def _requeue(self, buffer: _Buffer) -> None:
+        """Put a failed buffer back in front of anything added for its key meanwhile."""
+        buffer.attempts += 1
+        buffer.retry_at = time.monotonic() + self._backoff(buffer.attempts)
+        with self._lock:
+            newer = self._buffers.get(buffer.partition.key)
+            if newer is not None:
+                for table in newer.tables:
+                    buffer.add(table)
+            self._buffers[buffer.partition.key] = buffer
+
+    def _notify(self, written: list[WrittenFile]) -> None:
+        if not written:
+            return
+        try:
+            self.on_flushed(written)
+        except Exception:  # the files are stored; a failing callback must not rewrite them
+            log.exception("on_flushed callback failed for %d file(s)", len(written))
+
+    # -- background flusher -----------------------------------------------------------------
+    def start(self) -> None:
+        """Start the flusher thread that enforces ``max_age_secs`` and retries."""
+        if not self.enabled or self.running:
+            return
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="otlp2parquet-flusher", daemon=True)
+        self._thread.start()
+
+    def _next_wait(self) -> float:
+        now = time.monotonic()
+        deadlines = [
+            b.retry_at if b.attempts else b.created + self.max_age_secs
+            for b in self._buffers.values()
+        ]
+        return max(0.0, min(deadlines, default=now + self.max_age_secs) - now)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if self._stopping:
+                    return
+                wait = self._next_wait()
+                if wait > 0 and not any(
+                    self._full(b) and not b.attempts for b in self._buffers.values()
+                ):
+                    self._wake.wait(wait)
+                if self._stopping:
+                    return
+            try:
+                self._flush(self._due)
+            except Exception:  # a bug here must not stop age flushes for good
+                log.exception("flusher cycle failed; retrying")
+                time.sleep(self.retry_initial_secs)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the flusher and drain every buffer, retrying with backoff for up to
+        ``timeout`` seconds (default ``retry_max_secs``); raise StorageError if rows remain."""
+        if self._thread is not None:
+            with self._lock:
+                self._stopping = True
+                self._wake.notify_all()
+            self._thread.join()
+            self._thread = None
+        deadline = time.monotonic() + (self.retry_max_secs if timeout is None else timeout)
+        attempt = 0
+        while True:
+            try:
+                self.flush()
+                return
+            except StorageError:
+                attempt += 1
+                pause = self._backoff(attempt)
+                if time.monotonic() + pause > deadline:
+                    log.error("closing with %d row(s) unwritten", self.buffered_rows)
+                    raise
+                time.sleep(pause)

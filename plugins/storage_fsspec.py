@@ -1,0 +1,275 @@
+"""Storage backends over fsspec: ``fs`` (aliases ``file``, ``filesystem``), ``memory``, ``s3``
+(alias ``aws``), ``r2``, ``gcs`` and ``azure``.
+
+Every backend is one ``FsspecStorage``: an fsspec filesystem plus a root (``/abs/dir``,
+``bucket/prefix``, ...). Both are public attributes (``fs``, ``root``) so the Iceberg catalog and
+query helpers reach the same files. Writes are atomic: local files are written under a hidden
+temporary name, fsynced and renamed; object stores receive one PUT, or a multipart upload that
+is completed only at the end (s3fs ``pipe_file``), so readers never see part of a file.
+s3fs, gcsfs and adlfs are imported inside the factories; only the chosen backend pays for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+from fsspec import AbstractFileSystem
+
+from otlp2parquet import hookimpl
+from otlp2parquet.errors import ConfigError, MissingExtra, StorageError
+
+_UNSAFE_KEY = re.compile(r"[\x00-\x1f\x7f\\]")
+_TEMP_SUFFIX = ".tmp"
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could leave the root: absolute, ``..``/``.``/empty segments, ``\\``,
+    control characters."""
+    parts = key.split("/")
+    if not key or _UNSAFE_KEY.search(key) or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"refusing storage key {key!r}: it must stay under the storage root")
+    return key
+
+
+class FsspecStorage:
+    """A ``StorageBackend`` over an fsspec filesystem, rooted at ``root``."""
+
+    def __init__(
+        self,
+        fs: AbstractFileSystem,
+        root: str,
+        name: str,
+        where: str,
+        local: bool = False,
+        probe: str | None = None,
+    ) -> None:
+        self.fs = fs
+        self.root = fs._strip_protocol(root).rstrip("/")
+        self.name = name
+        self.where = where
+        self.local = local
+        self._probe = probe
+
+    def __repr__(self) -> str:
+        return f"<FsspecStorage {self.name} {self.url('')}>"
+
+    def path(self, key: str) -> str:
+        """The fsspec path of ``key``."""
+        return f"{self.root}/{check_key(key)}"
+
+    def url(self, key: str) -> str:
+        """The URL of ``key`` (of the root for ``""``), e.g. ``s3://bucket/prefix/key``."""
+        return self.fs.unstrip_protocol(self.path(key) if key else self.root)
+
+    @contextlib.contextmanager
+    def _failures(self, action: str, key: str) -> Iterator[None]:
+        try:
+            yield
+        except StorageError:
+            raise
+        except FileNotFoundError as exc:
+            raise StorageError(f"{self.name} storage: {self.url(key)} not found ({exc})") from exc
+        except Exception as exc:  # any backend failure becomes StorageError, with its cause
+            raise StorageError(
+                f"{self.name} storage ({self.where}) cannot {action} {self.url(key)}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self.path(key)
+        with self._failures("write", key):
+            if self.local:
+                _write_local(path, data)
+            else:
+                self.fs.pipe_file(path, data)
+
+    def get(self, key: str) -> bytes:
+        with self._failures("read", key):
+            return bytes(self.fs.cat_file(self.path(key)))
+
+    def list(self, prefix: str = "") -> list[str]:
+        """Keys under the root that start with ``prefix``, sorted."""
+        directory = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self.path(directory) if directory else self.root
+        with self._failures("list", directory):
+            self.fs.invalidate_cache(start)
+            found = self.fs.find(start)
+        cut = len(self.root) + 1
+        keys = (p[cut:] for p in found if p.startswith(self.root + "/"))
+        return sorted(
+            k for k in keys if k.startswith(prefix) and not _is_temp(k.rsplit("/", 1)[-1])
+        )
+
+    def delete(self, key: str) -> None:
+        with self._failures("delete", key):
+            self.fs.rm_file(self.path(key))
+
+    def check(self) -> None:
+        """Raise StorageError unless the root is reachable (and writable, on local disk)."""
+        with self._failures("reach", ""):
+            if self.local:
+                os.makedirs(self.root, exist_ok=True)
+                if not os.access(self.root, os.W_OK | os.X_OK):
+                    raise PermissionError(f"directory {self.root} is not writable")
+            elif self._probe is not None:
+                self.fs.ls(self._probe, refresh=True)
+
+
+def _is_temp(name: str) -> bool:
+    return name.startswith(".") and name.endswith(_TEMP_SUFFIX)
+
+
+def _write_local(path: str, data: bytes) -> None:
+    """Temp file in the same directory, fsync, rename: the file appears whole or not at all."""
+    directory, name = os.path.split(path)
+    os.makedirs(directory, exist_ok=True)
+    temp = os.path.join(directory, f".{name}.{uuid.uuid4().hex}{_TEMP_SUFFIX}")
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+# -- factories ------------------------------------------------------------------------------
+
+
+def import_extra(module: str, extra: str, backend: str) -> ModuleType:
+    """Import an optional package, or raise MissingExtra naming the extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtra(module, extra, f"the {backend!r} storage backend") from None
+
+
+def require(options: dict[str, Any], key: str, section: str) -> str:
+    value = options.get(key)
+    if not value:
+        variable = "OTLP2PARQUET_" + f"{section}.{key}".upper().replace(".", "_")
+        raise ConfigError(
+            f"{section}.{key} is not set; set it under [{section}] in config.toml or with "
+            f"{variable}"
+        )
+    return str(value)
+
+
+def object_root(container: str, prefix: str | None, section: str) -> str:
+    """``bucket/prefix`` with the prefix's slashes normalised; refuses ``..`` and ``\\``."""
+    if "/" in container or not container.strip():
+        raise ConfigError(f"{section}: {container!r} is not a bucket/container name")
+    parts = [p for p in (prefix or "").split("/") if p]
+    if any(p in (".", "..") or "\\" in p or _UNSAFE_KEY.search(p) for p in parts):
+        raise ConfigError(f"{section}.prefix {prefix!r} must not contain '.', '..' or '\\'")
+    return "/".join([container, *parts])
+
+
+def make_fs(options: dict[str, Any]) -> FsspecStorage:
+    from fsspec.implementations.local import LocalFileSystem
+
+    root = os.path.abspath(os.path.expanduser(options.get("path") or "./data"))
+    return FsspecStorage(LocalFileSystem(), root, "fs", f"directory {root}", local=True)
+
+
+def make_memory(options: dict[str, Any]) -> FsspecStorage:
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    root = "/" + (options.get("path") or "/otlp2parquet").strip("/")
+    return FsspecStorage(MemoryFileSystem(), root, "memory", f"memory {root}")
+
+
+def _s3_storage(name: str, section: str, options: dict[str, Any]) -> FsspecStorage:
+    s3fs = import_extra("s3fs", "s3", name)
+    bucket = require(options, "bucket", section)
+    endpoint, region = options.get("endpoint"), options.get("region")
+    config: dict[str, Any] = {}
+    if endpoint:
+        # Non-AWS S3 APIs (R2, MinIO, moto) reject the checksums recent botocore sends by
+        # default, and may not resolve virtual-host bucket names.
+        config = {
+            "request_checksum_calculation": "when_required",
+            "response_checksum_validation": "when_required",
+            "s3": {"addressing_style": "path"},
+        }
+    kwargs: dict[str, Any] = {
+        "key": options.get("access_key_id") or None,
+        "secret": options.get("secret_access_key") or None,
+        "token": options.get("session_token") or None,
+        "endpoint_url": endpoint or None,
+        "client_kwargs": {"region_name": region} if region else {},
+        "config_kwargs": config,
+        "skip_instance_cache": True,
+    }
+    if options.get("profile"):
+        kwargs["profile"] = options["profile"]
+    fs = s3fs.S3FileSystem(**kwargs)
+    where = f"bucket {bucket!r} " + (
+        f"at endpoint {endpoint}" if endpoint else f"in region {region or 'from the AWS chain'}"
+    )
+    root = object_root(bucket, options.get("prefix"), section)
+    return FsspecStorage(fs, root, name, where, probe=bucket)
+
+
+def make_s3(options: dict[str, Any]) -> FsspecStorage:
+    """S3 or any S3 API; credentials from the options or the usual AWS chain."""
+    return _s3_storage("s3", "storage.s3", options)
+
+
+def make_r2(options: dict[str, Any]) -> FsspecStorage:
+    """Cloudflare R2: the S3 API at ``https://{account_id}.r2.cloudflarestorage.com``."""
+    endpoint = options.get("endpoint")
+    if not endpoint:
+        account = require(options, "account_id", "storage.r2")
+        if not re.fullmatch(r"[A-Za-z0-9-]+", account):
+            raise ConfigError(f"storage.r2.account_id {account!r} is not a Cloudflare account id")
+        endpoint = f"https://{account}.r2.cloudflarestorage.com"
+    return _s3_storage("r2", "storage.r2", {**options, "endpoint": endpoint, "region": "auto"})
+
+
+def make_gcs(options: dict[str, Any]) -> FsspecStorage:
+    gcsfs = import_extra("gcsfs", "gcs", "gcs")
+    bucket = require(options, "bucket", "storage.gcs")
+    kwargs = {k: options[k] for k in ("project", "token") if options.get(k)}
+    if options.get("endpoint"):
+        kwargs["endpoint_url"] = options["endpoint"]
+    fs = gcsfs.GCSFileSystem(skip_instance_cache=True, **kwargs)
+    root = object_root(bucket, options.get("prefix"), "storage.gcs")
+    return FsspecStorage(fs, root, "gcs", f"bucket {bucket!r}", probe=bucket)
+
+
+def make_azure(options: dict[str, Any]) -> FsspecStorage:
+    adlfs = import_extra("adlfs", "azure", "azure")
+    container = require(options, "container", "storage.azure")
+    keys = ("account_name", "account_key", "connection_string", "sas_token")
+    kwargs = {k: options[k] for k in keys if options.get(k)}
+    if not kwargs.get("account_name") and not kwargs.get("connection_string"):
+        raise ConfigError(
+            "storage.azure needs account_name (with account_key or sas_token) or "
+            "connection_string; set them under [storage.azure] in config.toml"
+        )
+    fs = adlfs.AzureBlobFileSystem(skip_instance_cache=True, **kwargs)
+    root = object_root(container, options.get("prefix"), "storage.azure")
+    account = kwargs.get("account_name", "(connection string)")
+    where = f"container {container!r} of account {account}"
+    return FsspecStorage(fs, root, "azure", where, probe=container)
+
+
+@hookimpl
+def register_storage_backends(register: Any) -> None:
+    register(name="fs", factory=make_fs, aliases=("file", "filesystem"))
+    register(name="memory", factory=make_memory)
+    register(name="s3", factory=make_s3, aliases=("aws",))
+    register(name="r2", factory=make_r2)
+    register(name="gcs", factory=make_gcs)
+    register(name="azure", factory=make_azure)
