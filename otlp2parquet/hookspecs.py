@@ -92,7 +92,7 @@ def register_platforms(register: Register) -> None:
     Meta: ``detect_env`` (a variable whose presence selects the platform), ``defaults`` (a
     nested dict of platform defaults, ranked above declared defaults and below the config
     file), ``section`` (its options' section). ``factory(options) -> Platform``;
-    ``Platform.run(app)`` serves until stopped and returns an exit status.
+    ``Platform.run(runtime)`` serves until stopped and returns an exit status.
     """
 
 

@@ -115,7 +115,7 @@ class Catalog(Protocol):
 
 
 class Platform(Protocol):
-    def run(self, app: Any) -> int: ...
+    def run(self, runtime: Any) -> int: ...
 
 
 JSONMapping = Mapping[str, Any]

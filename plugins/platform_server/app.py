@@ -1,0 +1,19 @@
+"""``create_app``: the falcon WSGI app. It only wires routes; the core answers them."""
+
+from __future__ import annotations
+
+import falcon
+
+from otlp2parquet.otlp_http import PATHS, OtlpHttp
+
+from .resources import OtlpHttpResource
+
+
+def create_app(handler: OtlpHttp) -> falcon.App:
+    """Every OTLP/HTTP path, and a sink so unknown paths get the core's 404 too."""
+    app = falcon.App(cors_enable=False)
+    resource = OtlpHttpResource(handler)
+    for path in PATHS:
+        app.add_route(path, resource)
+    app.add_sink(resource.on_request)
+    return app

@@ -1,0 +1,220 @@
+"""Runs the falcon app on waitress until SIGTERM or SIGINT, then shuts down gracefully:
+
+1. stop accepting connections; ``/ready`` and new ingest requests answer 503 (draining);
+2. wait for the requests in flight, so everything acknowledged is in the buffers;
+3. ``pipeline.close()`` flushes every buffer to storage;
+4. send the last responses, close the connections and exit 0 (1 if the flush failed).
+
+waitress's asyncore loop runs in a thread of its own while the main thread waits for a signal,
+so the loop keeps delivering responses during the drain; sockets are only touched from the
+loop's thread (between polls).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from otlp2parquet.errors import ConfigError, Otlp2ParquetError, PayloadTooLarge
+from otlp2parquet.otlp_http import HttpError, OtlpHttp
+
+if TYPE_CHECKING:
+    from otlp2parquet.assembly import Runtime
+    from otlp2parquet.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+#: Seconds given to the last responses and connections once the buffers are flushed.
+CLOSE_TIMEOUT = 5.0
+_POLL = 0.2
+
+
+def serve(runtime: Runtime, options: dict[str, Any]) -> int:
+    """Serve ``runtime``'s pipeline on ``options["listen_addr"]``; returns the exit status."""
+    import waitress
+
+    from .app import create_app
+
+    pipeline = runtime.pipeline()
+    handler = OtlpHttp.from_config(runtime.config, pipeline)
+    limit = handler.max_payload_bytes
+    socket_map: dict[int, Any] = {}
+    addr = options["listen_addr"]
+    try:
+        waitress.create_server(
+            create_app(handler),
+            map=socket_map,
+            listen=addr,
+            threads=int(options["threads"]),
+            connection_limit=int(options["connection_limit"]),
+            channel_timeout=int(options["channel_timeout_secs"]),
+            # waitress refuses a Content-Length over the limit before reading, and stops
+            # reading a chunked body soon after it (the allowance covers chunk framing, which
+            # waitress counts; the app enforces the exact limit on the decoded body).
+            max_request_body_size=limit + 1 + max(64 * 1024, limit // 8),
+            ident="otlp2parquet",
+            clear_untrusted_proxy_headers=True,
+        )
+    except OSError as exc:
+        origin = runtime.config.origin("server.listen_addr")
+        raise ConfigError(
+            f"cannot listen on {addr} (server.listen_addr from {origin}): "
+            f"{exc.strerror or exc}; choose another address or port (--host, --port)"
+        ) from None
+    loop = ServerLoop(socket_map, handler)
+    pipeline.start()
+    stop = threading.Event()
+    received: list[str] = []
+    previous = _install_signal_handlers(stop, received)
+    try:
+        loop.start()
+        for host, port in loop.listening():
+            log.info("listening on http://%s:%s", host, port, extra={"host": host, "port": port})
+        log.info(
+            "writing Parquet to %s (batching %s)",
+            pipeline.storage.url(""),
+            "on" if runtime.config.get("batch.enabled") else "off",
+            extra={"storage": pipeline.storage.url(""), "threads": options["threads"]},
+        )
+        while not stop.wait(_POLL):
+            if not loop.is_alive():
+                log.error("the server loop stopped unexpectedly")
+                break
+        if received:
+            log.info("%s received", received[0])
+        return _shutdown(loop, handler, pipeline, float(options["channel_timeout_secs"]))
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _shutdown(loop: ServerLoop, handler: OtlpHttp, pipeline: Pipeline, timeout: float) -> int:
+    log.info("draining: no new requests; flushing buffers")
+    loop.call(loop.stop_accepting)
+    handler.begin_drain()
+    if not handler.wait_idle(timeout):
+        log.warning("requests still in flight after %.0f s; flushing anyway", timeout)
+    status = 0
+    try:
+        pipeline.close()
+    except Otlp2ParquetError as exc:
+        log.error("could not flush every buffer on shutdown: %s", exc)
+        status = 1
+    stats = pipeline.stats
+    log.info(
+        "stopped: %d file(s), %d row(s) written",
+        stats.files_written,
+        stats.rows_written,
+        extra={"files_written": stats.files_written, "rows_written": stats.rows_written},
+    )
+    loop.finish(CLOSE_TIMEOUT)
+    return status
+
+
+def _install_signal_handlers(stop: threading.Event, received: list[str]) -> dict[int, Any]:
+    """SIGTERM and SIGINT set ``stop`` (the main thread logs and drains; a second signal
+    changes nothing)."""
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, on_signal)
+    return previous
+
+
+class ServerLoop(threading.Thread):
+    """waitress's asyncore loop, polled in short steps so that socket work asked for by other
+    threads (``call``) runs in this thread."""
+
+    def __init__(self, socket_map: dict[int, Any], handler: OtlpHttp) -> None:
+        super().__init__(name="otlp2parquet-http", daemon=True)
+        from waitress.server import BaseWSGIServer
+
+        self.map = socket_map
+        self.servers = [o for o in socket_map.values() if isinstance(o, BaseWSGIServer)]
+        self.dispatcher = self.servers[0].task_dispatcher
+        self._calls: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._closing = threading.Event()
+        self._deadline = 0.0
+        channel_class = status_channel_class(handler)
+        for server in self.servers:
+            server.channel_class = channel_class
+
+    def listening(self) -> list[tuple[str, int]]:
+        return [(s.effective_host, s.effective_port) for s in self.servers]
+
+    def call(self, func: Callable[[], None]) -> None:
+        """Run ``func`` in the loop thread at the next poll."""
+        self._calls.put(func)
+
+    def stop_accepting(self) -> None:
+        from waitress import wasyncore
+
+        for server in self.servers:  # the listening sockets only; the triggers stay open
+            wasyncore.dispatcher.close(server)
+
+    def finish(self, timeout: float) -> None:
+        """Let the workers end, flush the last responses, close everything, end the loop."""
+        self.dispatcher.shutdown(cancel_pending=True, timeout=timeout)
+        self._deadline = time.monotonic() + timeout
+        self._closing.set()
+        self.join(timeout + 1)
+
+    def run(self) -> None:
+        from waitress import wasyncore
+        from waitress.channel import HTTPChannel
+
+        while self.map:
+            wasyncore.loop(timeout=_POLL, map=self.map, use_poll=True, count=1)
+            while not self._calls.empty():
+                func = self._calls.get_nowait()
+                try:
+                    func()
+                except Exception:  # the loop must outlive a failed call; it is logged
+                    log.exception("server loop call %r failed", func)
+            if self._closing.is_set():
+                channels = [o for o in self.map.values() if isinstance(o, HTTPChannel)]
+                for channel in channels:
+                    channel.close_when_flushed = True
+                if not channels or time.monotonic() > self._deadline:
+                    wasyncore.close_all(self.map)
+
+
+def status_channel_class(handler: OtlpHttp) -> type:
+    """A waitress channel whose own refusals (a body over the limit, a malformed request)
+    carry a ``google.rpc.Status`` body like every other error."""
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    class StatusErrorTask(ErrorTask):
+        def execute(self) -> None:
+            error = self.request.error
+            headers = {k.replace("_", "-"): v for k, v in self.request.headers.items()}
+            exc: Exception = (
+                PayloadTooLarge(
+                    f"request body is larger than the {handler.max_payload_bytes}-byte limit "
+                    "(request.max_payload_bytes)"
+                )
+                if error.code == 413
+                else HttpError(error.code, f"{error.reason}: {error.body}")
+            )
+            response = handler.error(exc, headers)
+            self.status = f"{response.status} {error.reason}"
+            self.response_headers.extend(response.headers)
+            self.set_close_on_finish()
+            self.content_length = len(response.body)
+            self.write(response.body)
+
+    class StatusChannel(HTTPChannel):
+        error_task_class = StatusErrorTask
+
+    return StatusChannel
