@@ -1,15 +1,39 @@
 """Table schemas as data: ``schemas/<name>.toml`` → Arrow schema, extraction plan, exports.
 
-(Skeleton: the loader and exports are being filled in by the signals work; the dataclass
-fields below are the contract other modules rely on.)
+A schema file declares every column of one table (order, name, Arrow type, ClickHouse type,
+nullability, source); see ``schemas/logs.toml`` for the keys. Everything else (the Arrow schema,
+the mapper's extraction plan in ``columns.py``, the ClickHouse DDL, the Iceberg schema) is derived
+from these files, never written twice.
 """
 
 from __future__ import annotations
 
+import functools
+import tomllib
 from dataclasses import dataclass, field
-from typing import Any
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+from otlp2parquet.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyiceberg.schema import Schema as IcebergSchema
+
+SCHEMA_PACKAGE = "otlp2parquet.schemas"
+#: Column keys with a meaning of their own; every other key lands in ``Column.options``.
+_COLUMN_KEYS = frozenset({"name", "arrow", "clickhouse", "nullable", "source"})
+_TABLE_KEYS = ("name", "table", "signal", "path", "version", "time_column", "service_column")
+_SCALARS: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "bool": pa.bool_(),
+    "int32": pa.int32(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "timestamp[us,tz=UTC]": pa.timestamp("us", tz="UTC"),
+}
 
 
 @dataclass(frozen=True)
@@ -22,6 +46,15 @@ class Column:
     nullable: bool
     source: str  # field path in the OTLP message, or "extractor:<name>"
     options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def field_id(self) -> int:
+        """The stable Iceberg field id declared in the schema file."""
+        return int(self.options["id"])
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return arrow_type(self.arrow)
 
 
 @dataclass(frozen=True)
@@ -38,7 +71,150 @@ class TableSchema:
     columns: tuple[Column, ...]
     arrow_schema: pa.Schema
     clickhouse: dict[str, Any] = field(default_factory=dict)  # engine, order_by, partition_by
+    description: str = ""
+    order: int = 0  # listing order of the built-in tables
+    source_file: str = ""
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
 
 
+def arrow_type(text: str) -> pa.DataType:
+    """Parse the schema files' type syntax: scalars, ``list<T>`` and ``map<string, T>``.
+
+    List elements and map values are never null; unsigned types are refused (Iceberg has none).
+    """
+    compact = text.replace(" ", "")
+    if compact in _SCALARS:
+        return _SCALARS[compact]
+    if compact.startswith("list<") and compact.endswith(">"):
+        return pa.list_(pa.field("element", arrow_type(compact[5:-1]), nullable=False))
+    if compact.startswith("map<") and compact.endswith(">"):
+        key, _, value = compact[4:-1].partition(",")
+        if key != "string" or not value:
+            raise ValueError(f"map type {text!r} must be map<string, T>")
+        return pa.map_(pa.string(), pa.field("value", arrow_type(value), nullable=False))
+    raise ValueError(
+        f"unknown Arrow type {text!r}; use {', '.join(sorted(_SCALARS))}, list<T> or map<string, T>"
+    )
+
+
+def parse_table_schema(data: dict[str, Any], origin: str) -> TableSchema:
+    """Build a TableSchema from a parsed schema file; ``origin`` names it in errors."""
+    missing = [key for key in (*_TABLE_KEYS, "columns") if key not in data]
+    if missing:
+        raise ConfigError(f"schema file {origin}: missing {', '.join(missing)}")
+    columns: list[Column] = []
+    fields: list[pa.Field] = []
+    ids: set[int] = set()
+    for position, raw in enumerate(data["columns"], 1):
+        where = f"schema file {origin}, column {position} ({raw.get('name', '?')})"
+        lost = [key for key in ("name", "arrow", "clickhouse", "source", "id") if key not in raw]
+        if lost:
+            raise ConfigError(f"{where}: missing {', '.join(lost)}")
+        if raw["id"] in ids:
+            raise ConfigError(f"{where}: field id {raw['id']} is used twice")
+        ids.add(raw["id"])
+        column = Column(
+            name=raw["name"],
+            arrow=raw["arrow"],
+            clickhouse=raw["clickhouse"],
+            nullable=bool(raw.get("nullable", False)),
+            source=raw["source"],
+            options={k: v for k, v in raw.items() if k not in _COLUMN_KEYS},
+        )
+        try:
+            fields.append(pa.field(column.name, column.arrow_type, nullable=column.nullable))
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        columns.append(column)
+    names = [c.name for c in columns]
+    for key in ("time_column", "service_column"):
+        if data[key] not in names:
+            raise ConfigError(f"schema file {origin}: {key} {data[key]!r} is not a column")
+    return TableSchema(
+        name=data["name"],
+        table=data["table"],
+        signal=data["signal"],
+        path=data["path"],
+        version=int(data["version"]),
+        time_column=data["time_column"],
+        service_column=data["service_column"],
+        columns=tuple(columns),
+        arrow_schema=pa.schema(fields),
+        clickhouse=dict(data.get("clickhouse", {})),
+        description=str(data.get("description", "")),
+        order=int(data.get("order", 0)),
+        source_file=origin,
+    )
+
+
+@functools.cache
 def load_table_schema(name: str) -> TableSchema:
-    raise NotImplementedError("schemas are being implemented")
+    """A built-in schema by name (``logs``, ``metrics_sum``, ...) or a schema file by path."""
+    if name.endswith(".toml"):
+        path = Path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read schema file {name}: {exc.strerror}") from None
+        origin = str(path)
+    else:
+        resource = files(SCHEMA_PACKAGE).joinpath(f"{name}.toml")
+        if not resource.is_file():
+            known = ", ".join(s.name for s in list_table_schemas()) or "none"
+            raise ConfigError(f"unknown table schema {name!r}; known: {known}")
+        text = resource.read_text(encoding="utf-8")
+        origin = f"schemas/{name}.toml"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"schema file {origin} is not valid TOML: {exc}") from None
+    return parse_table_schema(data, origin)
+
+
+def list_table_schemas() -> list[TableSchema]:
+    """Every built-in table schema, logs first, then traces, then the metric types."""
+    names = [
+        entry.name[: -len(".toml")]
+        for entry in files(SCHEMA_PACKAGE).iterdir()
+        if entry.name.endswith(".toml")
+    ]
+    return sorted((load_table_schema(n) for n in names), key=lambda s: (s.order, s.name))
+
+
+def find_table_schema(name: str) -> TableSchema:
+    """A built-in schema by schema name (``logs``) or table name (``otel_logs``)."""
+    for schema in list_table_schemas():
+        if name in (schema.name, schema.table):
+            return schema
+    return load_table_schema(name)
+
+
+# -- exports (implemented in schema_export.py, imported lazily) -------------------------------
+def clickhouse_ddl(schema: TableSchema, database: str | None = None, ttl: str | None = None) -> str:
+    """A ready-to-run ``CREATE TABLE`` statement (MergeTree, the exporter's keys)."""
+    from otlp2parquet import schema_export
+
+    return schema_export.clickhouse_ddl(schema, database, ttl)
+
+
+def iceberg_schema(schema: TableSchema) -> IcebergSchema:
+    """The pyiceberg schema, with the stable field ids of the schema file."""
+    from otlp2parquet import schema_export
+
+    return schema_export.iceberg_schema(schema)
+
+
+def describe_json(schema: TableSchema) -> dict[str, Any]:
+    """A JSON-ready description of the table and its columns."""
+    from otlp2parquet import schema_export
+
+    return schema_export.describe_json(schema)

@@ -1,0 +1,190 @@
+"""Exports of a TableSchema: ClickHouse DDL, Iceberg schema and a JSON description.
+
+All three read the schema file's data only. Iceberg field ids: each column declares its own
+``id`` (below ``NESTED_ID_BASE``); the ids of a column's nested fields (list element, map key and
+value) derive from it as ``NESTED_ID_BASE + 10 * id + k``, so adding a column never renumbers
+another one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from otlp2parquet.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyiceberg.schema import Schema as IcebergSchema
+    from pyiceberg.types import IcebergType
+
+    from otlp2parquet.schema import Column, TableSchema
+
+NESTED_ID_BASE = 1000
+_TTL = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_TTL_UNITS = {"s": "Second", "m": "Minute", "h": "Hour", "d": "Day", "w": "Week", "": "Day"}
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_INDENT = "    "
+
+
+def ttl_interval(ttl: str) -> str:
+    """``30d`` → ``toIntervalDay(30)``; units s, m, h, d (default) and w."""
+    match = _TTL.match(str(ttl))
+    if not match or int(match.group(1)) <= 0:
+        raise ConfigError(
+            f"--ttl {ttl!r} is not a duration; use a positive number with unit s, m, h, d or w "
+            "(for example 30d or 72h)"
+        )
+    return f"toInterval{_TTL_UNITS[match.group(2)]}({int(match.group(1))})"
+
+
+def _quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _column_lines(schema: TableSchema, default_codec: str) -> list[str]:
+    """One DDL line per column; dotted columns become one ``Nested(...)`` group each."""
+    lines: list[str] = []
+    groups: dict[str, list[Column]] = {}
+    for column in schema.columns:
+        prefix, dot, _ = column.name.partition(".")
+        if dot:
+            if prefix not in groups:
+                groups[prefix] = []
+                lines.append(prefix)  # placeholder, filled in below
+            groups[prefix].append(column)
+        else:
+            codec = column.options.get("codec", default_codec)
+            lines.append(
+                f"{_quote(column.name)} {column.clickhouse}" + (f" CODEC({codec})" if codec else "")
+            )
+    for prefix, members in groups.items():
+        inner = []
+        for column in members:
+            kind = column.clickhouse
+            if not (kind.startswith("Array(") and kind.endswith(")")):
+                raise ConfigError(
+                    f"schema {schema.name}: Nested member {column.name} must be an Array(...) type"
+                )
+            inner.append(f"{_INDENT * 2}{_quote(column.name.partition('.')[2])} {kind[6:-1]}")
+        codec = members[0].options.get("codec", default_codec)
+        text = f"{_quote(prefix)} Nested(\n" + ",\n".join(inner) + f"\n{_INDENT})"
+        lines[lines.index(prefix)] = text + (f" CODEC({codec})" if codec else "")
+    return lines
+
+
+def clickhouse_ddl(schema: TableSchema, database: str | None = None, ttl: str | None = None) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` with the exporter's engine, keys, indexes and settings."""
+    ch = schema.clickhouse
+    if database is not None and not _IDENT.match(database):
+        raise ConfigError(f"--database {database!r} is not a plain ClickHouse identifier")
+    name = f"{database}.{schema.table}" if database else schema.table
+    body = _column_lines(schema, ch.get("codec", ""))
+    body.extend(ch.get("indexes", ()))
+    parts = [
+        f"CREATE TABLE IF NOT EXISTS {name}\n(\n"
+        + ",\n".join(_INDENT + line for line in body)
+        + "\n)",
+        f"ENGINE = {ch.get('engine', 'MergeTree')}",
+    ]
+    if ch.get("partition_by"):
+        parts.append(f"PARTITION BY {ch['partition_by']}")
+    parts.append(f"ORDER BY {ch.get('order_by', 'tuple()')}")
+    if ttl:
+        expression = ch.get("ttl_expression", f"toDateTime({schema.time_column})")
+        parts.append(f"TTL {expression} + {ttl_interval(ttl)}")
+    if ch.get("settings"):
+        parts.append(f"SETTINGS {ch['settings']}")
+    return "\n".join(parts) + ";"
+
+
+def clickhouse_database(database: str) -> str:
+    if not _IDENT.match(database):
+        raise ConfigError(f"--database {database!r} is not a plain ClickHouse identifier")
+    return f"CREATE DATABASE IF NOT EXISTS {database};"
+
+
+def _iceberg_type(dtype: pa.DataType, column_id: int, counter: list[int]) -> IcebergType:
+    from pyiceberg import types as it
+
+    if pa.types.is_map(dtype):
+        key_id, value_id = _next_id(column_id, counter), _next_id(column_id, counter)
+        return it.MapType(
+            key_id=key_id,
+            key_type=_iceberg_type(dtype.key_type, column_id, counter),
+            value_id=value_id,
+            value_type=_iceberg_type(dtype.item_type, column_id, counter),
+            value_required=not dtype.item_field.nullable,
+        )
+    if pa.types.is_list(dtype):
+        element_id = _next_id(column_id, counter)
+        return it.ListType(
+            element_id=element_id,
+            element_type=_iceberg_type(dtype.value_type, column_id, counter),
+            element_required=not dtype.value_field.nullable,
+        )
+    if pa.types.is_timestamp(dtype):
+        return it.TimestamptzType() if dtype.tz else it.TimestampType()
+    scalars = {
+        pa.string(): it.StringType(),
+        pa.bool_(): it.BooleanType(),
+        pa.int32(): it.IntegerType(),
+        pa.int64(): it.LongType(),
+        pa.float64(): it.DoubleType(),
+    }
+    if dtype in scalars:
+        return scalars[dtype]
+    raise ConfigError(f"Arrow type {dtype} has no Iceberg counterpart")
+
+
+def _next_id(column_id: int, counter: list[int]) -> int:
+    counter[0] += 1
+    return NESTED_ID_BASE + 10 * column_id + counter[0]
+
+
+def iceberg_schema(schema: TableSchema) -> IcebergSchema:
+    """The Iceberg v2 schema of a table, field ids from the schema file."""
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import NestedField
+
+    fields = []
+    for column in schema.columns:
+        if column.field_id >= NESTED_ID_BASE:
+            raise ConfigError(f"schema {schema.name}: column id {column.field_id} is too large")
+        fields.append(
+            NestedField(
+                field_id=column.field_id,
+                name=column.name,
+                field_type=_iceberg_type(column.arrow_type, column.field_id, [0]),
+                required=not column.nullable,
+                doc=column.options.get("doc"),
+            )
+        )
+    return Schema(*fields)
+
+
+def describe_json(schema: TableSchema) -> dict[str, Any]:
+    """Table facts and columns as plain JSON data."""
+    return {
+        "name": schema.name,
+        "table": schema.table,
+        "signal": schema.signal,
+        "path": schema.path,
+        "version": schema.version,
+        "description": schema.description,
+        "time_column": schema.time_column,
+        "service_column": schema.service_column,
+        "clickhouse": dict(schema.clickhouse),
+        "columns": [
+            {
+                "name": c.name,
+                "arrow": c.arrow,
+                "clickhouse": c.clickhouse,
+                "nullable": c.nullable,
+                "source": c.source,
+                **c.options,
+            }
+            for c in schema.columns
+        ],
+    }
