@@ -109,3 +109,17 @@ def test_log_format_json(tmp_path: Path) -> None:
     entries = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert any("OTLP2PARQUET_BATCH_MAX_ROW" in e["message"] for e in entries)
     assert all(e["level"] == "warning" for e in entries)
+
+
+def test_output_into_a_closed_pipe_is_quiet() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "otlp2parquet", "schema", "show"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # before the command has written anything
+    _, err = proc.communicate(timeout=60)
+    assert b"Traceback" not in err
+    assert proc.returncode == 0
