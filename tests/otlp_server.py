@@ -17,13 +17,11 @@ import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "tests" / "data" / "otlp-examples"
-SHARED_EXAMPLES = ROOT.parent / "shared" / "reference" / "otlp-examples"
 
 
 def example(name: str) -> bytes:
     """One of the official OTLP/JSON example requests (``logs.json``, ``trace.json`` ...)."""
-    path = EXAMPLES / name
-    return (path if path.exists() else SHARED_EXAMPLES / name).read_bytes()
+    return (EXAMPLES / name).read_bytes()
 
 
 def free_port() -> int:
