@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from iceberg_support import BASE_HOUR_US, HOUR_US, table_files, write_file
 from otlp2parquet.plugins.catalog_iceberg import make_iceberg
-from otlp2parquet.plugins.catalog_iceberg import receipts as rc
 from otlp2parquet.plugins.catalog_iceberg.tables import append_files
 from otlp2parquet.plugins.storage_fsspec import make_fs
 
+from otlp2parquet import receipts as rc
 from otlp2parquet.errors import CatalogError
 from otlp2parquet.schema import TableSchema, load_table_schema, parse_table_schema
 

@@ -15,9 +15,9 @@ import pytest
 from conftest import free_port
 from iceberg_support import Postgres, table_files, write_file
 from otlp2parquet.plugins.catalog_iceberg import make_iceberg
-from otlp2parquet.plugins.catalog_iceberg import receipts as rc
 from otlp2parquet.plugins.storage_fsspec import make_fs
 
+from otlp2parquet import receipts as rc
 from otlp2parquet.schema import load_table_schema
 
 WRITERS = 4

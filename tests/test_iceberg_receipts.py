@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from otlp2parquet.plugins.catalog_iceberg import receipts as rc
 from otlp2parquet.plugins.storage_fsspec import make_fs
+
+from otlp2parquet import receipts as rc
 
 
 class KV:

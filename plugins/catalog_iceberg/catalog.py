@@ -20,11 +20,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from otlp2parquet import receipts as rc
 from otlp2parquet.errors import CatalogError, ConfigError
 from otlp2parquet.schema import TableSchema, load_table_schema
 from otlp2parquet.types import StorageBackend, WrittenFile
 
-from . import receipts as rc
 from .properties import CATALOG_NAME, CatalogSettings
 from .sync import SyncReport, sync_receipts
 from .tables import append_files, ensure_table
@@ -226,6 +226,11 @@ class IcebergCatalog:
     def sync(self, min_age_secs: float = 0.0) -> SyncReport:
         """Commit every pending receipt at least ``min_age_secs`` old, grouped per table."""
         return sync_receipts(self, min_age_secs)
+
+    def pending_receipts(self) -> int:
+        """How many receipts wait for a commit (one listing; read by self-telemetry)."""
+        keys = self.storage.list(self.settings.receipt_prefix)
+        return sum(1 for key in keys if key.endswith(rc.SUFFIX))
 
     def status(self) -> CatalogStatus:
         found, unreadable = rc.load_all(self.storage, self.settings.receipt_prefix)

@@ -16,9 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from otlp2parquet import receipts as rc
 from otlp2parquet.schema import TableSchema
-
-from . import receipts as rc
 
 if TYPE_CHECKING:
     from pyiceberg.manifest import DataFile

@@ -8,9 +8,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from otlp2parquet import receipts as rc
 from otlp2parquet.errors import CatalogError
-
-from . import receipts as rc
 
 if TYPE_CHECKING:
     from .catalog import IcebergCatalog

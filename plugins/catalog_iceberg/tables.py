@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from pyiceberg.schema import Schema
     from pyiceberg.table import Table
 
-    from .receipts import PendingFile
+    from otlp2parquet.receipts import PendingFile
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,9 @@
 """Pending receipts: durable notes of files written but not (yet) registered in a catalog.
 
+Core home of the receipt logic, shared by the Iceberg catalog and the Cloudflare adapter (built-in
+plugins never import each other). Object-store receipts end in ``.json``; Workers KV receipts use
+``suffix=""`` so their keys read ``pending:{timestamp_ms}:{uuid}``.
+
 A receipt is one small JSON object per table and flush cycle, stored under ``_pending/`` next to
 the data. It is written *before* the commit and deleted after it, so a crash, a catalog outage or
 a lost commit response never loses track of a file; whoever syncs later re-checks the table
@@ -84,9 +88,15 @@ def now_millis() -> int:
     return time.time_ns() // 1_000_000
 
 
-def new_key(prefix: str, created_ms: int, token: str | None = None, sep: str = "-") -> str:
-    """``{prefix}{created_ms:013d}{sep}{token}.json``: keys sort by creation time."""
-    return f"{prefix}{created_ms:013d}{sep}{token or uuid.uuid4().hex}{SUFFIX}"
+def new_key(
+    prefix: str,
+    created_ms: int,
+    token: str | None = None,
+    sep: str = "-",
+    suffix: str = SUFFIX,
+) -> str:
+    """``{prefix}{created_ms:013d}{sep}{token}{suffix}``: keys sort by creation time."""
+    return f"{prefix}{created_ms:013d}{sep}{token or uuid.uuid4().hex}{suffix}"
 
 
 def encode(receipt: Receipt) -> bytes:
@@ -121,23 +131,26 @@ def create(
     prefix: str,
     now_ms: int | None = None,
     last_error: str = "",
+    sep: str = "-",
+    suffix: str = SUFFIX,
 ) -> Receipt:
     """Write a new receipt for ``files`` and return it (with its key)."""
     created = now_ms if now_ms is not None else now_millis()
-    receipt = Receipt(
-        table, tuple(files), created, last_error=last_error, key=new_key(prefix, created)
-    )
+    key = new_key(prefix, created, sep=sep, suffix=suffix)
+    receipt = Receipt(table, tuple(files), created, last_error=last_error, key=key)
     store.put(receipt.key, encode(receipt))
     return receipt
 
 
-def load_all(store: ReceiptStore, prefix: str) -> tuple[list[Receipt], list[tuple[str, str]]]:
+def load_all(
+    store: ReceiptStore, prefix: str, suffix: str = SUFFIX
+) -> tuple[list[Receipt], list[tuple[str, str]]]:
     """Every readable receipt, oldest first, and ``(key, reason)`` for unreadable ones.
     A receipt deleted by another process between listing and reading is skipped."""
     receipts: list[Receipt] = []
     unreadable: list[tuple[str, str]] = []
     for key in store.list(prefix):
-        if not key.endswith(SUFFIX):
+        if not key.endswith(suffix):
             continue
         try:
             data = store.get(key)

@@ -1,0 +1,93 @@
+"""Lambda cold start: a fresh interpreter imports the handler, then answers its first small
+request (memory storage), then a warm one. Targets: import ≤ 400 ms, first request ≤ 1 s."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from typing import Any
+
+IMPORT_TARGET_MS = 400.0
+FIRST_REQUEST_TARGET_MS = 1000.0
+#: Modules the handler import must not load (the request may never need them).
+HEAVY = ("pyarrow", "pyiceberg", "falcon", "waitress", "s3fs", "botocore", "numpy")
+
+_PROBE = r"""
+import base64, json, sys, time
+t0 = time.perf_counter()
+from otlp2parquet.plugins.platform_lambda import handler
+t1 = time.perf_counter()
+heavy = sorted(m for m in HEAVY if m in sys.modules)
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+req = logs_service_pb2.ExportLogsServiceRequest()
+rl = req.resource_logs.add()
+a = rl.resource.attributes.add()
+a.key, a.value.string_value = "service.name", "cold"
+for i in range(10):
+    r = rl.scope_logs.add().log_records.add()
+    r.time_unix_nano = 1_714_557_600_000_000_000 + i
+    r.body.string_value = f"cold start {i}"
+body = req.SerializeToString()
+event = {"version": "2.0", "rawPath": "/v1/logs", "body": base64.b64encode(body).decode(),
+         "isBase64Encoded": True, "requestContext": {"http": {"method": "POST"}},
+         "headers": {"content-type": "application/x-protobuf"}}
+t2 = time.perf_counter()
+first = handler(event, None)
+t3 = time.perf_counter()
+warm = handler(event, None)
+t4 = time.perf_counter()
+print(json.dumps({"import_ms": (t1 - t0) * 1000, "first_request_ms": (t3 - t2) * 1000,
+                  "warm_request_ms": (t4 - t3) * 1000, "heavy_after_import": heavy,
+                  "statuses": [first["statusCode"], warm["statusCode"]]}))
+"""
+
+
+def run_cold(python: str | None = None, storage: str = "memory") -> dict[str, Any]:
+    """Measure in a fresh subprocess; ``storage`` is ``memory`` or ``fs`` (a temporary dir)."""
+    with tempfile.TemporaryDirectory() as data, tempfile.TemporaryDirectory() as cwd:
+        env = {
+            **os.environ,
+            "AWS_LAMBDA_FUNCTION_NAME": "otlp2parquet-coldstart",
+            "OTLP2PARQUET_STORAGE_BACKEND": storage,
+            "OTLP2PARQUET_STORAGE_PATH": data,
+            "OTLP2PARQUET_LOG_LEVEL": "warning",
+        }
+        for name in ("OTLP2PARQUET_CONFIG", "OTLP2PARQUET_CONFIG_CONTENT"):
+            env.pop(name, None)
+        code = f"HEAVY = {HEAVY!r}\n{_PROBE}"
+        proc = subprocess.run(
+            [python or sys.executable, "-X", "frozen_modules=on", "-c", code],
+            env=env,
+            cwd=cwd,  # no ./config.toml
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    if proc.returncode != 0:
+        raise RuntimeError(f"cold-start probe failed: {proc.stderr.strip()[-2000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["storage"] = storage
+    result["import_target_ms"] = IMPORT_TARGET_MS
+    result["first_request_target_ms"] = FIRST_REQUEST_TARGET_MS
+    result["ok"] = (
+        result["import_ms"] <= IMPORT_TARGET_MS
+        and result["first_request_ms"] <= FIRST_REQUEST_TARGET_MS
+        and not result["heavy_after_import"]
+        and result["statuses"] == [200, 200]
+    )
+    return result
+
+
+def format_cold(r: dict[str, Any]) -> str:
+    verdict = "within targets" if r["ok"] else "MISSES a target"
+    heavy = ", ".join(r["heavy_after_import"]) or "none"
+    return (
+        f"lambda cold start ({r['storage']} storage): handler import {r['import_ms']:.0f} ms "
+        f"(target ≤ {r['import_target_ms']:.0f}), first request {r['first_request_ms']:.0f} ms "
+        f"(target ≤ {r['first_request_target_ms']:.0f}), warm request "
+        f"{r['warm_request_ms']:.1f} ms; heavy modules after import: {heavy}; {verdict}"
+    )

@@ -1,0 +1,147 @@
+"""The ``lambda`` platform: OTLP/HTTP on AWS Lambda behind a Function URL, an API Gateway HTTP or
+REST API, or an Application Load Balancer.
+
+Handler (deployments name it; keep it stable): ``otlp2parquet.plugins.platform_lambda.handler``.
+
+Cold start: importing this module loads no pyarrow, pyiceberg, falcon or waitress. The first
+invocation bootstraps (config, plugins, pipeline) and the runtime is kept for warm invocations;
+a bootstrap that fails is answered with a 503 ``Status`` and retried on the next invocation.
+Routes, statuses and OTLP response bodies come from the shared ``OtlpHttp`` core, so they are the
+server's. Platform defaults (below ``config.toml``): S3 storage in bucket ``otlp-logs`` and region
+``AWS_REGION`` (else ``us-east-1``), a 6 MiB payload limit (Lambda's synchronous invocation
+limit), and ``batch.enabled = false``: every request's files are written before the invocation
+returns, so nothing waits in a frozen container. Set ``batch.enabled = true`` to buffer across
+invocations anyway (the age flush runs only while the container is thawed).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from otlp2parquet import hookimpl
+from otlp2parquet.errors import ConfigError, Otlp2ParquetError
+
+from .events import EventError, HttpEvent, parse_event, to_result
+
+if TYPE_CHECKING:
+    from otlp2parquet.assembly import Runtime
+    from otlp2parquet.otlp_http import OtlpHttp
+    from otlp2parquet.registry import Register
+
+log = logging.getLogger(__name__)
+
+HANDLER = "otlp2parquet.plugins.platform_lambda.handler"
+DETECT_ENV = "AWS_LAMBDA_FUNCTION_NAME"
+DEFAULT_BUCKET = "otlp-logs"
+DEFAULT_REGION = "us-east-1"
+#: Lambda's synchronous invocation payload limit.
+PAYLOAD_LIMIT = 6 * 1024 * 1024
+
+
+def platform_defaults(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Lambda's defaults, ranked above declared defaults and below config.toml."""
+    env = os.environ if env is None else env
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    return {
+        "storage": {"backend": "s3", "s3": {"bucket": DEFAULT_BUCKET, "region": region}},
+        "request": {"max_payload_bytes": PAYLOAD_LIMIT},
+        "batch": {"enabled": False},
+    }
+
+
+class LambdaPlatform:
+    """Lambda calls ``handler``; there is no process of ours to run."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+
+    def run(self, runtime: Runtime) -> int:
+        raise ConfigError(
+            f"the lambda platform runs inside AWS Lambda through the handler {HANDLER}; "
+            'to serve HTTP here set platform = "server" (or unset AWS_LAMBDA_FUNCTION_NAME)'
+        )
+
+
+class LambdaApp:
+    """One bootstrapped runtime and its OTLP/HTTP handler, kept across warm invocations."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        from otlp2parquet.otlp_http import OtlpHttp
+
+        self.runtime = runtime
+        pipeline = runtime.pipeline()
+        self.http: OtlpHttp = OtlpHttp.from_config(runtime.config, pipeline)
+        if runtime.config.get("batch.enabled"):
+            pipeline.start()
+
+    def invoke(self, request: HttpEvent) -> dict[str, Any]:
+        response = self.http.handle(request.method, request.path, request.headers, request.read)
+        return to_result(request, response)
+
+    def close(self) -> None:
+        self.runtime.pipeline().close()
+
+
+_app: LambdaApp | None = None
+_lock = threading.Lock()
+
+
+def get_app(env: Mapping[str, str] | None = None) -> LambdaApp:
+    """Bootstrap once per container (on the first invocation)."""
+    global _app
+    with _lock:
+        if _app is None:
+            from otlp2parquet.assembly import bootstrap
+
+            env = dict(os.environ if env is None else env)
+            env.setdefault(DETECT_ENV, "otlp2parquet")  # the handler is Lambda by definition
+            _app = LambdaApp(bootstrap(env=env))
+            log.info("bootstrapped the lambda platform", extra={"platform": "lambda"})
+        return _app
+
+
+def reset() -> None:
+    """Forget the kept runtime (tests; a new configuration), flushing what it buffered."""
+    global _app
+    with _lock:
+        app, _app = _app, None
+    if app is not None:
+        app.close()
+
+
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    """The Lambda entry point: one HTTP event in, one HTTP result out."""
+    try:
+        request = parse_event(event)
+    except EventError as exc:
+        log.error("cannot handle this invocation: %s", exc)
+        raise
+    try:
+        app = get_app()
+    except Otlp2ParquetError as exc:
+        # Like a server that is down: clients keep the data and retry (503), and the details
+        # stay in the function's log rather than in a public response.
+        from otlp2parquet.otlp_http import HttpError
+        from otlp2parquet.otlp_responses import error_response
+
+        log.error("cannot start otlp2parquet on Lambda: %s", exc)
+        unavailable = HttpError(
+            503, "otlp2parquet cannot start; the function's log says why", retry_after=30
+        )
+        return to_result(request, error_response(unavailable, request.headers.get("content-type")))
+    return app.invoke(request)
+
+
+@hookimpl
+def register_platforms(register: Register) -> None:
+    register(
+        name="lambda",
+        factory=LambdaPlatform,
+        section="lambda",
+        detect_env=DETECT_ENV,
+        defaults=platform_defaults(),
+    )
