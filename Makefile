@@ -38,9 +38,29 @@ wheel-check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
 
+## make fuzz: hypothesis fuzzing at FUZZ_SCALE x the CI cases (random seeds), then atheris
+## (coverage-guided) for FUZZ_SECS seconds; atheris is installed here only
+FUZZ_SCALE ?= 20
+FUZZ_SECS  ?= 600
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES_SCALE=$(FUZZ_SCALE) FUZZ_RANDOM=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
+	$(BIN)/python -m pip install --quiet atheris || echo "atheris could not be installed"
+	if $(BIN)/python -c "import atheris" 2>/dev/null; then \
+		$(BIN)/python tests/fuzz_atheris.py -max_total_time=$(FUZZ_SECS) .fuzz-corpus; \
+	else \
+		echo "atheris unavailable: ran hypothesis only (raise FUZZ_SCALE for more cases)"; \
+	fi
+
+## make soak: SOAK_MINUTES of mixed load with storage outages, SIGKILLs and stalled clients on
+## 127.0.0.1; prints records sent/acknowledged/written and RSS over time
+SOAK_MINUTES ?= 10
+soak: $(STAMP)
+	$(BIN)/python tests/soak/soak.py --minutes $(SOAK_MINUTES) --out benchmarks/results/soak.json
+
+## make audit: known vulnerabilities in the installed packages (pip-audit, PyPI advisories)
 audit: $(STAMP)
 	$(BIN)/python -m pip install --quiet pip-audit
-	$(BIN)/pip-audit --skip-editable
+	$(BIN)/pip-audit --skip-editable --progress-spinner off $(AUDIT_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .fuzz-corpus

@@ -7,6 +7,13 @@ A buffer is flushed when it reaches ``max_rows`` or ``max_bytes``, when its olde
 exponential backoff; rows are never dropped. With ``enabled=False`` every add is written before
 it returns and storage errors propagate. Thread-safe.
 
+A buffer taken for writing is *sealed*: it gets its file token then (``token(partition,
+sources)``), and if the write fails it is retried with exactly the same rows and token, so an
+upload that failed only in appearance is overwritten rather than duplicated; rows added
+meanwhile go to a new buffer. While storage is failing, open buffers are not flushed by age
+(they keep growing into one file) but still when full. Each add may carry ``sources`` (the
+spool's ids for its rows); a buffer passes the union of them to ``write``.
+
 Without a running flusher thread (a CLI run that never calls ``start()``), full buffers are
 written by the adding thread itself and backpressure becomes a synchronous flush: nobody else
 would ever drain them.
@@ -15,8 +22,11 @@ would ever drain them.
 from __future__ import annotations
 
 import logging
+import math
+import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -27,8 +37,13 @@ from otlp2parquet.types import Partition, WrittenFile
 
 log = logging.getLogger(__name__)
 
-WriteFn = Callable[[Partition, pa.Table], WrittenFile]
+WriteFn = Callable[[Partition, pa.Table, str, tuple[int, ...]], WrittenFile]
 FlushedFn = Callable[[Sequence[WrittenFile]], None]
+TokenFn = Callable[[Partition, tuple[int, ...]], str]
+
+
+def random_token(partition: Partition, sources: tuple[int, ...]) -> str:
+    return uuid.uuid4().hex
 
 
 @dataclass
@@ -40,11 +55,14 @@ class _Buffer:
     bytes: int = 0
     attempts: int = 0  # failed writes in a row
     retry_at: float = 0.0
+    sources: list[int] = field(default_factory=list)
+    token: str = ""  # set when sealed
 
-    def add(self, table: pa.Table) -> None:
+    def add(self, table: pa.Table, sources: Sequence[int] = ()) -> None:
         self.tables.append(table)
         self.rows += table.num_rows
         self.bytes += table.nbytes
+        self.sources.extend(sources)
 
 
 class Batcher:
@@ -61,8 +79,10 @@ class Batcher:
         max_buffered_bytes: int = 512 * 1024 * 1024,
         retry_initial_secs: float = 0.5,
         retry_max_secs: float = 30.0,
+        token: TokenFn = random_token,
     ) -> None:
         self.write = write
+        self.token = token
         self.on_flushed = on_flushed
         self.enabled = enabled
         self.max_rows = max_rows
@@ -71,7 +91,8 @@ class Batcher:
         self.max_buffered_bytes = max_buffered_bytes
         self.retry_initial_secs = retry_initial_secs
         self.retry_max_secs = retry_max_secs
-        self._buffers: dict[tuple[str, str, int], _Buffer] = {}
+        self._buffers: dict[tuple[str, str, int], _Buffer] = {}  # open, one per key
+        self._sealed: list[_Buffer] = []  # awaiting a (re)try, oldest first
         self._in_flight_rows = 0
         self._in_flight_bytes = 0
         self._lock = threading.Lock()
@@ -94,11 +115,14 @@ class Batcher:
         with self._lock:
             return self._buffered_bytes_locked()
 
+    def _all_locked(self) -> list[_Buffer]:
+        return [*self._sealed, *self._buffers.values()]
+
     def _buffered_rows_locked(self) -> int:
-        return sum(b.rows for b in self._buffers.values()) + self._in_flight_rows
+        return sum(b.rows for b in self._all_locked()) + self._in_flight_rows
 
     def _buffered_bytes_locked(self) -> int:
-        return sum(b.bytes for b in self._buffers.values()) + self._in_flight_bytes
+        return sum(b.bytes for b in self._all_locked()) + self._in_flight_bytes
 
     @property
     def failing(self) -> bool:
@@ -113,7 +137,7 @@ class Batcher:
         """A snapshot for health endpoints and logs."""
         with self._lock:
             return {
-                "buffers": len(self._buffers),
+                "buffers": len(self._buffers) + len(self._sealed),
                 "buffered_rows": self._buffered_rows_locked(),
                 "buffered_bytes": self._buffered_bytes_locked(),
                 "files_written": self.files_written,
@@ -126,25 +150,52 @@ class Batcher:
         return self._thread is not None and self._thread.is_alive()
 
     def _backoff(self, attempts: int) -> float:
+        """Exponential, capped at ``retry_max_secs``, with jitter (50-100 %) so that many
+        buffers, or many servers, do not retry a recovering store in lockstep."""
         exponent = min(max(attempts - 1, 0), 30)
-        return min(self.retry_initial_secs * 2**exponent, self.retry_max_secs)
+        delay = min(self.retry_initial_secs * 2**exponent, self.retry_max_secs)
+        return delay * random.uniform(0.5, 1.0)
 
     # -- adding -----------------------------------------------------------------------------
     def add(self, partition: Partition, table: pa.Table) -> None:
         self.add_many([(partition, table)])
 
-    def add_many(self, parts: Sequence[tuple[Partition, pa.Table]]) -> None:
-        """Buffer every part, or none of them (``Backpressure``); with batching off, write
-        them all now (``StorageError`` on failure)."""
+    def add_many(
+        self,
+        parts: Sequence[tuple[Partition, pa.Table]],
+        sources: Sequence[int] = (),
+        check: bool = True,
+    ) -> None:
+        """Buffer every part, or none of them (``Backpressure``; ``check=False`` skips that
+        test, for callers that made ``check_room`` already); with batching off, write them all
+        now (``StorageError`` on failure)."""
         parts = [(p, t) for p, t in parts if t.num_rows]
         if not parts:
             return
         if not self.enabled:
-            self._write_now(parts)
+            self._write_now(parts, tuple(sources))
             return
-        incoming = sum(t.nbytes for _, t in parts)
+        if check:
+            self.check_room(sum(t.nbytes for _, t in parts))
+        with self._lock:
+            now = time.monotonic()
+            full = False
+            for partition, table in parts:
+                buffer = self._buffers.get(partition.key)
+                if buffer is None:
+                    buffer = self._buffers[partition.key] = _Buffer(partition, now)
+                buffer.add(table, sources)
+                full = full or self._full(buffer)
+            if full and self.running:
+                self._wake.notify_all()
+        if full and not self.running:
+            self._flush(lambda b, now: self._full(b) and b.retry_at <= now)
+
+    def check_room(self, incoming: int) -> None:
+        """Raise ``Backpressure`` unless ``incoming`` more bytes fit under
+        ``max_buffered_bytes`` (without a flusher thread, flush first to make room)."""
         if not self.running and self.buffered_bytes + incoming > self.max_buffered_bytes:
-            self.flush()  # no flusher thread: make room ourselves
+            self.flush()
         with self._lock:
             buffered = self._buffered_bytes_locked()
             if buffered and buffered + incoming > self.max_buffered_bytes:
@@ -155,42 +206,56 @@ class Batcher:
                     + (f"; storage is failing: {self.last_error}" if self.failing else ""),
                     retry_after=self._retry_after_locked(),
                 )
-            now = time.monotonic()
-            full = False
-            for partition, table in parts:
-                buffer = self._buffers.get(partition.key)
-                if buffer is None:
-                    buffer = self._buffers[partition.key] = _Buffer(partition, now)
-                buffer.add(table)
-                full = full or self._full(buffer)
-            if full and self.running:
-                self._wake.notify_all()
-        if full and not self.running:
-            self._flush(lambda b, now: self._full(b) and b.retry_at <= now)
+
+    def add_sealed(self, partition: Partition, table: pa.Table, sources: Sequence[int]) -> None:
+        """Queue rows to be written as exactly one file, never merged with others (a file
+        rebuilt by the spool's replay); its token comes from ``token(partition, sources)``."""
+        ordered = tuple(sorted(sources))
+        buffer = _Buffer(partition, time.monotonic(), sources=list(ordered))
+        buffer.add(table)
+        buffer.token = self.token(partition, ordered)
+        with self._lock:
+            self._sealed.append(buffer)
+            self._wake.notify_all()
+
+    def retry_after(self) -> float:
+        """Seconds a refused client should wait (the next retry of a failed write)."""
+        with self._lock:
+            return self._retry_after_locked()
 
     def _retry_after_locked(self) -> float:
         if not self.failing:
             return 1.0
-        pending = [b.retry_at for b in self._buffers.values() if b.attempts]
+        pending = [b.retry_at for b in self._sealed if b.attempts]
         wait = min(pending) - time.monotonic() if pending else self.retry_initial_secs
         return max(1.0, round(wait, 1))
 
     def _full(self, buffer: _Buffer) -> bool:
         return buffer.rows >= self.max_rows or buffer.bytes >= self.max_bytes
 
-    def _due(self, buffer: _Buffer, now: float) -> bool:
-        if buffer.attempts:
-            return buffer.retry_at <= now
-        return self._full(buffer) or now - buffer.created >= self.max_age_secs
+    def _deadline(self, buffer: _Buffer) -> float:
+        """When ``buffer`` is due: sealed ones at their retry time, full ones now, others at
+        their age limit (not while storage is failing: they keep growing meanwhile)."""
+        if buffer.token:
+            return buffer.retry_at
+        if self._full(buffer):
+            return 0.0
+        return math.inf if self.failing else buffer.created + self.max_age_secs
 
-    def _write_now(self, parts: Sequence[tuple[Partition, pa.Table]]) -> None:
+    def _due(self, buffer: _Buffer, now: float) -> bool:
+        return self._deadline(buffer) <= now
+
+    def _write_now(
+        self, parts: Sequence[tuple[Partition, pa.Table]], sources: tuple[int, ...] = ()
+    ) -> None:
         """Batching off: write each part now. Files written before a failure stay written (and
         are reported); the caller's retry may then store those rows twice."""
         written: list[WrittenFile] = []
         try:
             for partition, table in parts:
                 try:
-                    written.append(self.write(partition, table))
+                    token = self.token(partition, sources)
+                    written.append(self.write(partition, table, token, sources))
                 except Exception as exc:
                     self._record_failure(exc)
                     raise
@@ -214,9 +279,12 @@ class Batcher:
         with self._flush_lock:
             with self._lock:
                 now = time.monotonic()
-                taken = [b for b in self._buffers.values() if select(b, now)]
+                taken = [b for b in self._all_locked() if select(b, now)]
                 for buffer in taken:
-                    del self._buffers[buffer.partition.key]
+                    if buffer.token:
+                        self._sealed.remove(buffer)
+                    else:
+                        del self._buffers[buffer.partition.key]
                     self._in_flight_rows += buffer.rows
                     self._in_flight_bytes += buffer.bytes
             written: list[WrittenFile] = []
@@ -224,7 +292,7 @@ class Batcher:
             for buffer in taken:
                 rows, size = buffer.rows, buffer.bytes
                 try:
-                    written.append(self.write(buffer.partition, pa.concat_tables(buffer.tables)))
+                    written.append(self._write_sealed(buffer))
                     self._record_success()
                 except Exception as exc:  # kept for a retry, whatever the cause
                     self._record_failure(exc)
@@ -249,16 +317,20 @@ class Batcher:
             failures = self._failures
         log.warning("write failed (%d in a row): %s", failures, exc)
 
+    def _write_sealed(self, buffer: _Buffer) -> WrittenFile:
+        """Seal ``buffer`` (first attempt: sorted sources, token) and write it."""
+        if not buffer.token:
+            buffer.sources = sorted(set(buffer.sources))
+            buffer.token = self.token(buffer.partition, tuple(buffer.sources))
+        table = pa.concat_tables(buffer.tables)
+        return self.write(buffer.partition, table, buffer.token, tuple(buffer.sources))
+
     def _requeue(self, buffer: _Buffer) -> None:
-        """Put a failed buffer back in front of anything added for its key meanwhile."""
+        """Keep a failed (sealed) buffer for a retry of the very same file after a backoff."""
         buffer.attempts += 1
         buffer.retry_at = time.monotonic() + self._backoff(buffer.attempts)
         with self._lock:
-            newer = self._buffers.get(buffer.partition.key)
-            if newer is not None:
-                for table in newer.tables:
-                    buffer.add(table)
-            self._buffers[buffer.partition.key] = buffer
+            self._sealed.append(buffer)
 
     def _notify(self, written: list[WrittenFile]) -> None:
         if not written:
@@ -279,11 +351,8 @@ class Batcher:
 
     def _next_wait(self) -> float:
         now = time.monotonic()
-        deadlines = [
-            b.retry_at if b.attempts else b.created + self.max_age_secs
-            for b in self._buffers.values()
-        ]
-        return max(0.0, min(deadlines, default=now + self.max_age_secs) - now)
+        deadline = min((self._deadline(b) for b in self._all_locked()), default=math.inf)
+        return max(0.0, min(deadline - now, self.max_age_secs))
 
     def _run(self) -> None:
         while True:
@@ -291,9 +360,7 @@ class Batcher:
                 if self._stopping:
                     return
                 wait = self._next_wait()
-                if wait > 0 and not any(
-                    self._full(b) and not b.attempts for b in self._buffers.values()
-                ):
+                if wait > 0:
                     self._wake.wait(wait)
                 if self._stopping:
                     return

@@ -62,6 +62,11 @@ class StorageError(Otlp2ParquetError):
         self.retry_after = retry_after
 
 
+class SpoolFull(StorageError):
+    """The durable spool holds ``durability.max_spool_bytes`` of data not yet written (storage
+    is failing or behind): the request is refused with 503 and ``retry_after``."""
+
+
 class CatalogError(Otlp2ParquetError):
     """The catalog rejected or could not take a commit; files stay written and pending."""
 

@@ -7,19 +7,21 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from otlp2parquet import telemetry
 from otlp2parquet.batching import Batcher
 from otlp2parquet.bodies import decompress, media_type
 from otlp2parquet.config import Config
-from otlp2parquet.errors import CatalogError, UnsupportedMediaType
+from otlp2parquet.errors import CatalogError, Otlp2ParquetError, StorageError, UnsupportedMediaType
 from otlp2parquet.registry import Registry
 from otlp2parquet.schema import TableSchema, load_table_schema
 from otlp2parquet.types import (
@@ -35,6 +37,9 @@ from otlp2parquet.types import (
     WrittenFile,
 )
 from otlp2parquet.writer import ParquetWriter
+
+if TYPE_CHECKING:
+    from otlp2parquet.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,7 @@ class Pipeline:
         self.pm = pm
         self.stats = Stats()
         self._lock = threading.Lock()
+        self.spool: Spool | None = None  # the server's durable spool (``open_spool``)
         self.max_payload_bytes = int(config.get("request.max_payload_bytes"))
         self.decoders = self._build_decoders()
         self.schemas: dict[str, TableSchema] = {}
@@ -88,6 +94,7 @@ class Pipeline:
             max_buffered_bytes=batch["max_buffered_bytes"],
             retry_initial_secs=batch["retry_initial_secs"],
             retry_max_secs=batch["retry_max_secs"],
+            token=self._file_token,
         )
 
     # -- assembly ---------------------------------------------------------------------------
@@ -121,6 +128,11 @@ class Pipeline:
         self, signal: str, body: bytes, content_type: str | None, content_encoding: str | None
     ) -> list[Any]:
         """Body → OTLP requests; raises UnsupportedMediaType, PayloadTooLarge, DecodeError."""
+        return self._decode(signal, body, content_type, content_encoding)[0]
+
+    def _decode(
+        self, signal: str, body: bytes, content_type: str | None, content_encoding: str | None
+    ) -> tuple[list[Any], bytes]:
         mt = media_type(content_type)
         decoder = self.decoders.get(mt)
         if decoder is None:
@@ -129,7 +141,7 @@ class Pipeline:
                 + ", ".join(self.media_types)
             )
         data = decompress(body, content_encoding, self.max_payload_bytes)
-        return decoder.decode(data, signal)
+        return decoder.decode(data, signal), data
 
     def ingest(
         self,
@@ -139,37 +151,72 @@ class Pipeline:
         content_encoding: str | None = None,
     ) -> IngestResult:
         """Decode, map and hand one request to the batcher. Returns once the data is buffered
-        (or written, with batching off); raises the errors of ``errors.py``."""
-        return self.ingest_requests(
-            signal, self.decode(signal, body, content_type, content_encoding)
-        )
+        (or written, with batching off; and spooled, with a spool); raises the errors of
+        ``errors.py``."""
+        requests, data = self._decode(signal, body, content_type, content_encoding)
+        return self.ingest_requests(signal, requests, raw=(media_type(content_type), data))
 
-    def ingest_requests(self, signal: str, requests: Sequence[Any]) -> IngestResult:
+    def ingest_requests(
+        self, signal: str, requests: Sequence[Any], raw: tuple[str, bytes] | None = None
+    ) -> IngestResult:
+        """Map decoded requests and buffer them. With a spool, ``raw`` (media type, body) is
+        what gets spooled; without it, a single protobuf request is spooled re-serialized."""
         if signal not in self.mappers:
             known = ", ".join(sorted(self.mappers)) or "none"
             raise UnsupportedMediaType(f"no schema mapper for signal {signal!r}; known: {known}")
         mapped = self.mappers[signal].map(requests)
-        self.ingest_mapped(mapped)
+        try:
+            self.ingest_mapped(mapped, _raw(signal, requests, raw) if self.spool else None)
+        except Otlp2ParquetError as exc:
+            telemetry.records_refused(signal, mapped.rows, exc)
+            raise
+        telemetry.records_ingested(signal, mapped.rows, mapped.rejected)
         return IngestResult(mapped.rows, mapped.rejected, list(mapped.reasons))
 
-    def ingest_mapped(self, mapped: MappedBatch) -> None:
+    def ingest_mapped(self, mapped: MappedBatch, raw: tuple[str, str, bytes] | None = None) -> None:
+        """Partition and buffer; with a spool and ``raw`` (signal, media type, body), the
+        request is durable in the spool before this returns (SpoolFull when it is full)."""
         parts: list[tuple[Partition, pa.Table]] = []
         for name, table in mapped.tables.items():
             if table.num_rows:
                 parts.extend(self.partitioner.split(self.schemas[name], table))
-        if parts:
+        if not parts:
+            return
+        if self.spool is None or raw is None:
             self.batcher.add_many(parts)
+            return
+        self.batcher.check_room(sum(t.nbytes for _, t in parts))
+        sid = self.spool.append(*raw, parts=len(parts), retry_after=self.batcher.retry_after())
+        self.batcher.add_many(parts, sources=(sid,), check=False)
 
     # -- writing ----------------------------------------------------------------------------
-    def write_file(self, partition: Partition, table: pa.Table) -> WrittenFile:
-        """Write one partition's table as one Parquet file; raises StorageError."""
+    def write_file(
+        self,
+        partition: Partition,
+        table: pa.Table,
+        token: str | None = None,
+        sources: tuple[int, ...] = (),
+    ) -> WrittenFile:
+        """Write one partition's table as one Parquet file named with ``token`` (random when
+        None); rows from the spool (``sources``) are announced to it first. Raises
+        StorageError."""
+        started = time.monotonic()
         schema = self.schemas[partition.table]
         times = table.column(schema.time_column)
         bounds = pc.min_max(times.cast(pa.int64()))
         first, last = bounds["min"].as_py() or 0, bounds["max"].as_py() or 0
         data = self.writer.to_bytes(table, schema)
-        key = self.partitioner.object_key(partition, first, uuid.uuid4().hex)
-        self.storage.put(key, data)
+        token = token or uuid.uuid4().hex
+        key = self.spool.key_for(token) if self.spool is not None else None
+        key = key or self.partitioner.object_key(partition, first, token)
+        if self.spool is not None and sources:
+            self.spool.intent(token, key, partition, sources)
+        try:
+            self.storage.put(key, data)
+        except StorageError:
+            telemetry.storage_error(partition.table)
+            raise
+        telemetry.flush_observed(partition.table, time.monotonic() - started)
         with self._lock:
             self.stats.files_written += 1
             self.stats.rows_written += table.num_rows
@@ -196,6 +243,15 @@ class Pipeline:
             log.warning("catalog commit of %d file(s) deferred: %s", len(files), exc)
         for written in files:
             self.notify(written)
+        if self.spool is not None:  # written and handed to the catalog: the spool lets go
+            self.spool.complete(f.key for f in files)
+
+    def _file_token(self, partition: Partition, sources: tuple[int, ...]) -> str:
+        """Spooled rows get a token derived from their partition and sources (a replay
+        rebuilds the same file under the same key); others a random one."""
+        if self.spool is not None and sources:
+            return self.spool.token(partition, sources)
+        return uuid.uuid4().hex
 
     def notify(self, written: WrittenFile) -> None:
         for impl in self.pm.hook.on_batch_written.get_hookimpls():
@@ -207,6 +263,13 @@ class Pipeline:
                 log.exception("on_batch_written observer %s failed", impl.plugin_name)
 
     # -- lifecycle --------------------------------------------------------------------------
+    def open_spool(self) -> Spool | None:
+        """Open ``durability.spool_dir`` and replay what it holds (the server calls this
+        before ``start``); None when the spool is off. See ``otlp2parquet.durability``."""
+        from otlp2parquet.durability import open_spool
+
+        return open_spool(self)
+
     def start(self) -> None:
         self.batcher.start()
 
@@ -215,13 +278,28 @@ class Pipeline:
 
     def close(self) -> None:
         try:
-            self.batcher.close()
+            # With a spool, unwritten rows are safe on disk: one attempt, no long retries.
+            self.batcher.close(timeout=0.0 if self.spool is not None else None)
         finally:
             self.catalog.close()
+            if self.spool is not None:
+                self.spool.close()
 
     def check_ready(self) -> None:
         """Raise StorageError when the store is unreachable."""
         self.storage.check()
+
+
+def _raw(
+    signal: str, requests: Sequence[Any], raw: tuple[str, bytes] | None
+) -> tuple[str, str, bytes] | None:
+    """What to spool for a request: its body as received, or one protobuf re-serialized."""
+    if raw is not None:
+        return (signal, *raw)
+    if len(requests) == 1 and hasattr(requests[0], "SerializeToString"):
+        return (signal, "application/x-protobuf", requests[0].SerializeToString())
+    log.debug("%d %s request(s) without a body to spool: buffered only", len(requests), signal)
+    return None
 
 
 def supported_signals(mappers: Mapping[str, Any]) -> list[str]:

@@ -173,7 +173,9 @@ def test_storage_failure_then_recovery_loses_and_duplicates_nothing(
     blocker.unlink()
     batcher.flush()
     assert batcher.healthy and batcher.buffered_rows == 0
-    assert len(flushes.files) == 1
+    # The failed file is retried as it was (same rows, same key); later rows get their own.
+    assert len(flushes.files) == 2
+    assert len({f.key for f in flushes.files}) == 2
     assert seqs(stored(pipeline)) == [0, 1, 2]
 
 
@@ -233,7 +235,7 @@ def test_stopped_s3_server_then_recovery(tmp_path: Path, monkeypatch) -> None:
         batcher.add_many(split(pipeline, rows([T0 + 2], start_seq=2)))
         batcher.close()
         assert seqs(stored(pipeline)) == [0, 1, 2]
-        assert len(flushes.files) == 1 and batcher.healthy
+        assert len(flushes.files) == 2 and batcher.healthy  # the failed file, then the new one
     finally:
         server.stop()
 
