@@ -29,8 +29,10 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "otlp2parquet.plugins.catalog_none",
     "otlp2parquet.plugins.catalog_iceberg",
     "otlp2parquet.plugins.platform_server",
+    "otlp2parquet.plugins.platform_grpc",
     "otlp2parquet.plugins.platform_lambda",
     "otlp2parquet.plugins.platform_cloudflare",
+    "otlp2parquet.plugins.telemetry_prometheus",
 )
 
 

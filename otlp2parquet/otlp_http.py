@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from otlp2parquet import telemetry
 from otlp2parquet.auth import Authenticator
 from otlp2parquet.bodies import ENCODINGS, check_size, media_type
 from otlp2parquet.errors import Otlp2ParquetError, UnsupportedMediaType
@@ -106,13 +107,17 @@ class OtlpHttp:
         lowered = {k.lower(): v for k, v in headers.items()}
         path = path.rstrip("/") or "/"
         detail = ""
+        error: Exception | None = None
         try:
             response = self._route(method.upper(), path, lowered, body)
         except Exception as exc:  # every error becomes a response, in error_response
             response = error_response(exc, lowered.get("content-type"))
-            detail = str(exc)
+            detail, error = str(exc), exc
         self._add_cors(lowered, response)
         self._log(method, path, response, started, detail)
+        if path in SIGNAL_PATHS and method.upper() == "POST":
+            elapsed = time.monotonic() - started
+            telemetry.observe_request("http", SIGNAL_PATHS[path], elapsed, error)
         return response
 
     def error(self, exc: BaseException, headers: Mapping[str, str]) -> Response:

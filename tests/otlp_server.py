@@ -33,8 +33,15 @@ def free_port() -> int:
 class ServerProcess:
     """``otlp2parquet serve`` with ``config`` (TOML text) writing under ``tmp/data``."""
 
-    def __init__(self, tmp: Path, config: str = "", env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        config: str = "",
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.tmp = tmp
+        self.args = args  # more ``serve`` flags
         self.data = tmp / "data"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -49,6 +56,7 @@ class ServerProcess:
         command = [
             sys.executable, "-m", "otlp2parquet", "--config", str(self.config_file), "serve",
             "--host", "127.0.0.1", "--port", str(self.port), "--output", str(self.data),
+            *self.args,
         ]  # fmt: skip
         with self.log_file.open("wb") as log:
             self.proc = subprocess.Popen(

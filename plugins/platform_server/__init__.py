@@ -39,5 +39,5 @@ def register_platforms(register: Register) -> None:
         factory=factory,
         section="server",
         detect_env=None,
-        defaults={"storage": {"backend": "fs"}},
+        defaults={"storage": {"backend": "fs"}, "durability": {"enabled": True}},
     )

@@ -6,14 +6,18 @@ import falcon
 
 from otlp2parquet.otlp_http import PATHS, OtlpHttp
 
+from .metrics import METRICS_PATH, MetricsResource
 from .resources import OtlpHttpResource
 
 
-def create_app(handler: OtlpHttp) -> falcon.App:
-    """Every OTLP/HTTP path, and a sink so unknown paths get the core's 404 too."""
+def create_app(handler: OtlpHttp, metrics: bool = True) -> falcon.App:
+    """Every OTLP/HTTP path, ``/metrics`` unless ``metrics`` is off, and a sink so unknown
+    paths get the core's 404 too."""
     app = falcon.App(cors_enable=False)
     resource = OtlpHttpResource(handler)
     for path in PATHS:
         app.add_route(path, resource)
+    if metrics:
+        app.add_route(METRICS_PATH, MetricsResource(handler))
     app.add_sink(resource.on_request)
     return app
