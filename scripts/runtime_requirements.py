@@ -38,5 +38,6 @@ def _marker_ok(marker: str) -> bool:
 
 
 if __name__ == "__main__":
-    for name, version in sorted(closure(sys.argv[1] if len(sys.argv) > 1 else "otlp2parquet").items()):
+    root = sys.argv[1] if len(sys.argv) > 1 else "otlp2parquet"
+    for name, version in sorted(closure(root).items()):
         sys.stdout.write(f"{name}=={version}\n")
