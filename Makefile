@@ -26,8 +26,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check otlp2parquet plugins tests benchmarks
-	$(BIN)/ruff format --check otlp2parquet plugins tests benchmarks
+	$(BIN)/ruff check otlp2parquet plugins tests benchmarks scripts
+	$(BIN)/ruff format --check otlp2parquet plugins tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
