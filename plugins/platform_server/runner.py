@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from otlp2parquet.errors import ConfigError, Otlp2ParquetError, PayloadTooLarge
 from otlp2parquet.otlp_http import HttpError, OtlpHttp
 
+from .companions import Companions
+
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
     from otlp2parquet.pipeline import Pipeline
@@ -42,18 +44,21 @@ def serve(runtime: Runtime, options: dict[str, Any]) -> int:
     from .app import create_app
 
     pipeline = runtime.pipeline()
+    pipeline.open_spool()  # replays what a previous run acknowledged but did not write
     handler = OtlpHttp.from_config(runtime.config, pipeline)
     limit = handler.max_payload_bytes
     socket_map: dict[int, Any] = {}
     addr = options["listen_addr"]
     try:
         waitress.create_server(
-            create_app(handler),
+            create_app(handler, bool(runtime.config.get("telemetry.metrics_endpoint"))),
             map=socket_map,
             listen=addr,
             threads=int(options["threads"]),
             connection_limit=int(options["connection_limit"]),
             channel_timeout=int(options["channel_timeout_secs"]),
+            # stalled clients are closed within 1.5 x channel_timeout (waitress checks every 30 s)
+            cleanup_interval=max(1, min(30, int(options["channel_timeout_secs"]) // 2)),
             # waitress refuses a Content-Length over the limit before reading, and stops
             # reading a chunked body soon after it (the allowance covers chunk framing, which
             # waitress counts; the app enforces the exact limit on the decoded body).
@@ -68,6 +73,8 @@ def serve(runtime: Runtime, options: dict[str, Any]) -> int:
             f"{exc.strerror or exc}; choose another address or port (--host, --port)"
         ) from None
     loop = ServerLoop(socket_map, handler)
+    companions = Companions(runtime, pipeline, options)
+    companions.start()  # gRPC receiver, self-telemetry
     pipeline.start()
     stop = threading.Event()
     received: list[str] = []
@@ -88,23 +95,36 @@ def serve(runtime: Runtime, options: dict[str, Any]) -> int:
                 break
         if received:
             log.info("%s received", received[0])
-        return _shutdown(loop, handler, pipeline, float(options["channel_timeout_secs"]))
+        return _shutdown(
+            loop, handler, pipeline, float(options["channel_timeout_secs"]), companions
+        )
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
 
 
-def _shutdown(loop: ServerLoop, handler: OtlpHttp, pipeline: Pipeline, timeout: float) -> int:
+def _shutdown(
+    loop: ServerLoop,
+    handler: OtlpHttp,
+    pipeline: Pipeline,
+    timeout: float,
+    companions: Companions | None = None,
+) -> int:
     log.info("draining: no new requests; flushing buffers")
     loop.call(loop.stop_accepting)
     handler.begin_drain()
+    if companions is not None:
+        companions.drain(timeout)
     if not handler.wait_idle(timeout):
         log.warning("requests still in flight after %.0f s; flushing anyway", timeout)
+    if companions is not None:
+        companions.stop()
     status = 0
     try:
         pipeline.close()
     except Otlp2ParquetError as exc:
-        log.error("could not flush every buffer on shutdown: %s", exc)
+        kept = "; they stay in the spool for the next start" if pipeline.spool else ""
+        log.error("could not flush every buffer on shutdown: %s%s", exc, kept)
         status = 1
     stats = pipeline.stats
     log.info(
