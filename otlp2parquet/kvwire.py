@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from otlp2parquet.otlp_values import anyvalue_text, js_number
+from otlp2parquet.wirescan import binary_ranges
 
 
 @functools.cache
@@ -57,21 +58,20 @@ def _long_varint(buf: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def _gather(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
     """The byte ranges ``[start, start + length)`` of ``buf`` as one string array."""
-    offsets = np.zeros(len(starts) + 1, np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    total = int(offsets[-1])
-    data = buf[np.repeat(starts - offsets[:-1], lengths) + np.arange(total)] if total else buf[:0]
-    return pa.StringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(data))
+    return binary_ranges(buf, starts, lengths).view(pa.string())
 
 
-def parse_key_values(flat: list[bytes]) -> tuple[pa.Array, pa.Array]:
-    """Keys and value texts of serialized KeyValues."""
-    binary = pa.array(flat, pa.binary())
-    bounds = np.frombuffer(binary.buffers()[1], np.int32, len(flat) + 1).astype(np.int64)
-    size = int(bounds[-1])
+def parse_key_values(flat: list[bytes] | pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Keys and value texts of serialized KeyValues (bytes, or a binary array)."""
+    binary = flat if isinstance(flat, pa.Array) else pa.array(flat, pa.binary())
+    count = len(binary)
+    bounds = np.frombuffer(binary.buffers()[1], np.int32, count + 1, binary.offset * 4)
+    bounds = bounds.astype(np.int64)
+    size = int(bounds[-1] - bounds[0])
     buf = np.zeros(size + 16, np.uint8)
     if size:
-        buf[:size] = np.frombuffer(binary.buffers()[2], np.uint8, size)
+        buf[:size] = np.frombuffer(binary.buffers()[2], np.uint8, size, int(bounds[0]))
+    bounds -= bounds[0]
     last = size + 4
     start, end = bounds[:-1], bounds[1:]
 
@@ -94,9 +94,11 @@ def parse_key_values(flat: list[bytes]) -> tuple[pa.Array, pa.Array]:
     boolean = (kind == 0x10) & (value_len == 2) & (buf[at(value + 1)] < 2)
     double = (kind == 0x21) & (value_len == 9)
     integer = np.flatnonzero(kind == 0x18)
-    number, width = _long_varint(buf, at(value[integer] + 1))
-    good = (width > 0) & (1 + width == value_len[integer])
-    integer, number = integer[good], number[good]
+    number = np.zeros(0, np.int64)
+    if len(integer):
+        number, width = _long_varint(buf, at(value[integer] + 1))
+        good = (width > 0) & (1 + width == value_len[integer])
+        integer, number = integer[good], number[good]
 
     keys = _gather(buf, np.where(ok, key_start, 0), np.where(ok, key_len, 0))
     texts = _gather(buf, np.where(string, text_start, 0), np.where(string, text_len, 0))
@@ -119,7 +121,8 @@ def parse_key_values(flat: list[bytes]) -> tuple[pa.Array, pa.Array]:
         parts.append((where, formatted.take(pa.array(inverse.ravel()))))
     if len(slow):
         cache: dict[bytes, tuple[str, str]] = {}
-        pairs = [cache.get(flat[i]) or cache.setdefault(flat[i], parse_kv(flat[i])) for i in slow]
+        items = [binary[i].as_py() for i in slow.tolist()]
+        pairs = [cache.get(item) or cache.setdefault(item, parse_kv(item)) for item in items]
         keys = pc.replace_with_mask(
             keys, pa.array(~done), pa.array([k for k, _ in pairs], pa.string())
         )
@@ -127,7 +130,7 @@ def parse_key_values(flat: list[bytes]) -> tuple[pa.Array, pa.Array]:
     positions = np.concatenate([p for p, _ in parts])
     if len(positions):
         replacements = pa.concat_arrays([a for _, a in parts]).take(np.argsort(positions))
-        mask = np.zeros(len(flat), bool)
+        mask = np.zeros(count, bool)
         mask[positions] = True
         texts = pc.replace_with_mask(texts, pa.array(mask), replacements)
     return keys, texts

@@ -12,6 +12,9 @@ from base64 import b64encode
 from collections.abc import Sequence
 from typing import Any, cast
 
+import numpy as np
+import pyarrow as pa
+
 MAX_DEPTH = 100
 _ZERO_IDS = frozenset({b"", bytes(8), bytes(16)})
 _ZERO_HEX = frozenset({"", "0" * 16, "0" * 32})
@@ -109,6 +112,57 @@ def hex_ids(ids: Sequence[bytes | str]) -> list[str]:
         zero = _ZERO_IDS
         return ["" if i in zero else i.hex() for i in cast("Sequence[bytes]", ids)]
     return ["" if h in _ZERO_HEX else h for h in map(_hex, ids)]  # a mix of both
+
+
+_HEX_PAIRS = np.array(
+    [ord(f"{b:02x}"[0]) | ord(f"{b:02x}"[1]) << 8 for b in range(256)], "<u2"
+)  # byte → its two hex digits, in memory order
+
+
+def hex_id_array(ids: Sequence[bytes | str]) -> pa.Array:
+    """``hex_ids`` as a string array; bytes IDs are encoded in bulk with numpy."""
+    if not ids or not all(type(i) is bytes for i in ids):
+        return pa.array(hex_ids(ids), pa.string())
+    raw = cast("Sequence[bytes]", ids)
+    lengths = np.fromiter(map(len, raw), np.int64, len(raw))
+    return _hex_text(np.frombuffer(b"".join(raw), np.uint8), lengths)
+
+
+def hex_binary(ids: pa.Array) -> pa.Array:
+    """``hex_ids`` of the IDs in a binary array."""
+    offsets = np.frombuffer(ids.buffers()[1], np.int32, len(ids) + 1, ids.offset * 4)
+    first, last = int(offsets[0]), int(offsets[-1])
+    data = ids.buffers()[2]
+    raw = np.frombuffer(data, np.uint8)[first:last] if data is not None else np.zeros(0, np.uint8)
+    return _hex_text(raw, np.diff(offsets).astype(np.int64))
+
+
+def hex_rows(ids: np.ndarray) -> pa.Array:
+    """``hex_ids`` of IDs of one width, the rows of a 2-D uint8 array."""
+    count, width = ids.shape
+    zero = ~ids.any(axis=1) if width in (8, 16) else np.zeros(count, bool)
+    if zero.any():
+        ids = ids[~zero]
+    offsets = np.zeros(count + 1, np.int32)
+    np.cumsum(np.where(zero, 0, 2 * width), out=offsets[1:])
+    text = _HEX_PAIRS[ids]
+    return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(text))
+
+
+def _hex_text(data: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    """Consecutive IDs of ``lengths`` bytes in ``data`` as hex; all-zero 8 and 16-byte IDs are
+    absent: ''."""
+    ends = np.cumsum(lengths)
+    nonzero = np.zeros(len(data) + 1, np.int64)
+    np.cumsum(data != 0, out=nonzero[1:])
+    zero = (nonzero[ends] == nonzero[ends - lengths]) & ((lengths == 8) | (lengths == 16))
+    if zero.any():
+        data = data[np.repeat(~zero, lengths)]
+        lengths = np.where(zero, 0, lengths)
+    offsets = np.zeros(len(lengths) + 1, np.int32)
+    np.cumsum(lengths * 2, out=offsets[1:])
+    text = _HEX_PAIRS[data]
+    return pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets), pa.py_buffer(text))
 
 
 def padded_hex_ids(ids: Sequence[bytes | str], size: int) -> list[str]:

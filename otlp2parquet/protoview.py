@@ -1,10 +1,15 @@
-"""Protobuf requests re-read as "views" whose attribute lists are raw bytes.
+"""Protobuf requests re-read as "views": the same bytes parsed with derived descriptors in which
+some message fields are plain ``bytes``.
 
-With upb every element read from a repeated message field becomes a Python object, and
-attributes are most of an OTLP request: building maps from ``KeyValue`` objects costs about a
-microsecond per attribute. A view is the same request parsed with a derived descriptor in which
-every attribute list (a ``repeated KeyValue`` field outside ``KeyValueList``) is ``repeated
-bytes``; ``attributes.py`` then parses the common shapes of those bytes with numpy, in bulk.
+With upb every element read from a repeated message field becomes a Python object, which costs
+about half a microsecond, and OTLP requests are mostly such elements. Two families of views:
+
+- attribute views (``view_types``): every attribute list (a ``repeated KeyValue`` field outside
+  ``KeyValueList``) is ``repeated bytes``; ``attributes.py`` converts those bytes in bulk;
+- record views (``record_view_types``): in addition, the records themselves (log records, spans,
+  data points) are ``repeated bytes``, which ``wirerows.py`` reads column by column with numpy,
+  parsing them as attribute-view messages only for what it cannot read itself.
+
 Everything else reads exactly as in the original messages.
 """
 
@@ -15,73 +20,134 @@ from collections.abc import Sequence
 from typing import Any
 
 PREFIX = "otlp2parquet.view."
+RECORD_PREFIX = "otlp2parquet.records."
 _KEY_VALUE = ".opentelemetry.proto.common.v1.KeyValue"
+#: (message, field) of the record lists a record view keeps as bytes.
+RECORD_FIELDS = frozenset(
+    {
+        ("ScopeLogs", "log_records"),
+        ("ScopeSpans", "spans"),
+        *((kind, "data_points") for kind in ("Gauge", "Sum", "Histogram", "Summary")),
+        ("ExponentialHistogram", "data_points"),
+    }
+)
+_REQUESTS = (
+    ("logs", "ExportLogsServiceRequest"),
+    ("trace", "ExportTraceServiceRequest"),
+    ("metrics", "ExportMetricsServiceRequest"),
+)
 
 
-def _copy_file(file: Any, pool: Any, done: set[str]) -> None:
+def _copy_file(file: Any, pool: Any, done: set[str], prefix: str, records: bool) -> None:
     from google.protobuf import descriptor_pb2
 
     if file.name in done:
         return
     for dependency in file.dependencies:
-        _copy_file(dependency, pool, done)
+        _copy_file(dependency, pool, done, prefix, records)
     proto = descriptor_pb2.FileDescriptorProto()
     file.CopyToProto(proto)
-    proto.name = "otlp2parquet/view/" + proto.name
-    proto.dependency[:] = ["otlp2parquet/view/" + name for name in proto.dependency]
-    proto.package = PREFIX + proto.package
+    path = prefix.rstrip(".").replace(".", "/") + "/"
+    proto.name = path + proto.name
+    proto.dependency[:] = [path + name for name in proto.dependency]
+    proto.package = prefix + proto.package
     proto.ClearField("service")
     proto.ClearField("options")
-    _retarget(proto.message_type)
+    _retarget(proto.message_type, prefix, records)
     pool.Add(proto)
     done.add(file.name)
 
 
-def _retarget(messages: Any) -> None:
+def _retarget(messages: Any, prefix: str, records: bool) -> None:
     for message in messages:
         message.ClearField("options")
         for field in message.field:
             if not field.type_name.startswith(".opentelemetry."):
                 continue
-            if field.type_name == _KEY_VALUE and message.name != "KeyValueList":
+            as_bytes = field.type_name == _KEY_VALUE and message.name != "KeyValueList"
+            if as_bytes or (records and (message.name, field.name) in RECORD_FIELDS):
                 field.type = field.TYPE_BYTES
                 field.ClearField("type_name")
             else:
-                field.type_name = "." + PREFIX + field.type_name[1:]
-        _retarget(message.nested_type)
+                field.type_name = "." + prefix + field.type_name[1:]
+        _retarget(message.nested_type, prefix, records)
 
 
 @functools.cache
-def view_types() -> dict[str, Any]:
-    """Request full name → its view class."""
-    from google.protobuf import descriptor_pool, message_factory
+def _pool(records: bool) -> Any:
+    from google.protobuf import descriptor_pool
     from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
     from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
     pool = descriptor_pool.DescriptorPool()
     done: set[str] = set()
-    views = {}
-    for module, request in (
-        (logs_service_pb2, "ExportLogsServiceRequest"),
-        (trace_service_pb2, "ExportTraceServiceRequest"),
-        (metrics_service_pb2, "ExportMetricsServiceRequest"),
-    ):
-        _copy_file(module.DESCRIPTOR, pool, done)
-        name = getattr(module, request).DESCRIPTOR.full_name
-        views[name] = message_factory.GetMessageClass(pool.FindMessageTypeByName(PREFIX + name))
-    return views
+    prefix = RECORD_PREFIX if records else PREFIX
+    for module in (logs_service_pb2, trace_service_pb2, metrics_service_pb2):
+        _copy_file(module.DESCRIPTOR, pool, done, prefix, records)
+    return pool
 
 
-def as_views(requests: Sequence[Any]) -> Sequence[Any]:
-    """Protobuf requests as views. Anything else (JSON structs, views, a mix of kinds) is
-    returned unchanged: the mappers read KeyValue objects just as well, only slower."""
-    views = view_types()
+@functools.cache
+def view_class(full_name: str, records: bool = False) -> Any:
+    """The view class of an OTLP message (``opentelemetry.proto.logs.v1.LogRecord`` ...)."""
+    from google.protobuf import message_factory
+
+    prefix = RECORD_PREFIX if records else PREFIX
+    return message_factory.GetMessageClass(_pool(records).FindMessageTypeByName(prefix + full_name))
+
+
+def _types(records: bool) -> dict[str, Any]:
+    return {
+        name: view_class(name, records)
+        for name in (f"opentelemetry.proto.collector.{s}.v1.{r}" for s, r in _REQUESTS)
+    }
+
+
+@functools.cache
+def view_types() -> dict[str, Any]:
+    """Request full name → its attribute-view class."""
+    return _types(records=False)
+
+
+@functools.cache
+def record_view_types() -> dict[str, Any]:
+    """Request full name → its record-view class."""
+    return _types(records=True)
+
+
+class Parsed(list[Any]):
+    """The requests a decoder parsed from one protobuf ``body``, which it keeps so that views
+    are parsed from the body itself instead of re-serialized requests. Decoded requests are
+    treated as read-only from then on."""
+
+    def __init__(self, requests: Sequence[Any], body: bytes) -> None:
+        super().__init__(requests)
+        self.body = body
+
+
+def _convert(requests: Sequence[Any], views: dict[str, Any]) -> list[Any] | None:
+    if isinstance(requests, Parsed) and len(requests) == 1:
+        view = views.get(requests[0].DESCRIPTOR.full_name)
+        if view is not None:
+            return [view.FromString(requests.body)]
     out = []
     for request in requests:
         descriptor = getattr(request, "DESCRIPTOR", None)
         view = views.get(descriptor.full_name) if descriptor is not None else None
         if view is None:
-            return requests
+            return None
         out.append(view.FromString(request.SerializeToString()))
     return out
+
+
+def as_views(requests: Sequence[Any]) -> Sequence[Any]:
+    """Protobuf requests as attribute views. Anything else (JSON structs, views, a mix of
+    kinds) is returned unchanged: the mappers read KeyValue objects just as well, only slower."""
+    converted = _convert(requests, view_types())
+    return requests if converted is None else converted
+
+
+def as_record_views(requests: Sequence[Any]) -> list[Any] | None:
+    """Protobuf requests as record views; None for anything else (see ``as_views``)."""
+    return _convert(requests, record_view_types())

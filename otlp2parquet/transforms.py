@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from otlp2parquet.attributes import attribute_maps, attribute_text
-from otlp2parquet.otlp_values import anyvalue_text, hex_ids, padded_hex_ids
+from otlp2parquet.otlp_values import anyvalue_text, hex_id_array, padded_hex_ids
 
 if TYPE_CHECKING:
     from otlp2parquet.columns import ColumnPlan
@@ -30,16 +30,31 @@ def u64_array(values: Any) -> np.ndarray:
         return np.asarray([min(max(int(v), 0), _U64_MAX) for v in values], np.uint64)
 
 
-def read(getter: Callable[[Any], Any] | None, objects: list[Any]) -> list[Any]:
+def numbers(values: np.ndarray, dtype: pa.DataType) -> pa.Array:
+    """A numpy array as an Arrow array of ``dtype``, without Arrow's slow conversions where
+    numpy converts safely (timestamps from int64, widening integers); checked otherwise."""
+    if pa.types.is_timestamp(dtype) and values.dtype == np.int64:
+        return pa.array(values).view(dtype)
+    try:
+        target = dtype.to_pandas_dtype()
+    except NotImplementedError:
+        return pa.array(values, dtype)
+    numeric = np.dtype(target).kind in "biuf"
+    if numeric and values.dtype != target and np.can_cast(values.dtype, target, "safe"):
+        values = values.astype(target)
+    return pa.array(values, dtype)
+
+
+def read(getter: Callable[[Any], Any] | None, objects: Sequence[Any]) -> Sequence[Any]:
     """``getter`` applied to each object (the objects themselves without one)."""
     return objects if getter is None else list(map(getter, objects))
 
 
 #: transform(values, objects, type, plan) -> Array; ``objects`` are what the values were read from.
-Transform = Callable[[list[Any], list[Any], pa.DataType, "ColumnPlan"], pa.Array]
+Transform = Callable[[Sequence[Any], Sequence[Any], pa.DataType, "ColumnPlan"], pa.Array]
 TRANSFORMS: dict[str, Transform] = {}
 #: extractor(objects) -> values (a list or numpy array, converted to the column type).
-Extractor = Callable[[list[Any]], Any]
+Extractor = Callable[[Sequence[Any]], Any]
 EXTRACTORS: dict[str, Extractor] = {}
 
 
@@ -61,18 +76,22 @@ def extractor(name: str) -> Callable[[Extractor], Extractor]:
 
 # -- transforms -------------------------------------------------------------------------------
 @transform("value")
-def _value(values: list[Any], objects: list[Any], dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
+def _value(
+    values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
+) -> pa.Array:
     return pa.array(values, dtype)
 
 
 @transform("hex_id")
-def _hex(values: list[Any], objects: list[Any], dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
-    return pa.array(hex_ids(values), dtype)
+def _hex(
+    values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
+) -> pa.Array:
+    return hex_id_array(values).cast(dtype) if dtype != pa.string() else hex_id_array(values)
 
 
 @transform("hex_id_padded")
 def _padded(
-    values: list[Any], objects: list[Any], dtype: pa.DataType, plan: ColumnPlan
+    values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
     return pa.array(padded_hex_ids(values, int(plan.options["size"])), dtype)
 
@@ -83,53 +102,70 @@ def _uint64(values: Any) -> np.ndarray:
 
 @transform("timestamp")
 def _timestamp(
-    values: list[Any], objects: list[Any], dtype: pa.DataType, plan: ColumnPlan
+    values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
     nanos = u64_array(values)
     if plan.fallback is not None:
-        nanos = np.where(nanos == 0, u64_array(read(plan.fallback, objects)), nanos)
-    return pa.array((nanos // np.uint64(1000)).astype(np.int64), dtype)
+        unset = np.flatnonzero(nanos == 0)
+        if len(unset):
+            nanos = nanos.copy() if nanos is values else nanos
+            nanos[unset] = u64_array(read(plan.fallback, [objects[i] for i in unset.tolist()]))
+    return numbers((nanos // np.uint64(1000)).astype(np.int64), dtype)
 
 
 @transform("uint64")
 def _clamped(
-    values: list[Any], objects: list[Any], dtype: pa.DataType, plan: ColumnPlan
+    values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
-    return pa.array(_uint64(values), dtype)
+    return numbers(_uint64(values), dtype)
 
 
 @transform("mask")
-def _mask(values: list[Any], objects: list[Any], dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
+def _mask(
+    values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
+) -> pa.Array:
     mask = int(plan.options["mask"])
+    if mask < 2**63:
+        return numbers(np.bitwise_and(np.asarray(values, np.int64), mask), dtype)
     return pa.array([v & mask for v in values], dtype)
 
 
 @transform("enum_text")
-def _enum(values: list[Any], objects: list[Any], dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
-    names = dict(enumerate(plan.options["names"]))
-    return pa.array([names.get(v, "") for v in values], dtype)
+def _enum(
+    values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
+) -> pa.Array:
+    names = plan.options["names"]
+    codes = np.asarray(values, np.int64)
+    codes = np.where((codes >= 0) & (codes < len(names)), codes, len(names))
+    return pa.array([*names, ""], dtype).take(codes)
 
 
 @transform("anyvalue_text")
-def _text(values: list[Any], objects: list[Any], dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
+def _text(
+    values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
+) -> pa.Array:
     text = anyvalue_text
     return pa.array([v.string_value or text(v) for v in values], dtype)
 
 
 @transform("attributes")
-def _maps(values: list[Any], objects: list[Any], dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
+def _maps(
+    values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
+) -> pa.Array:
     return attribute_maps(values, dtype)
 
 
 @transform("attribute_text")
-def _attr(values: list[Any], objects: list[Any], dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
+def _attr(
+    values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
+) -> pa.Array:
     key = str(plan.options["key"])
     return pa.array([attribute_text(v, key) for v in values], dtype)
 
 
 @transform("optional")
 def _optional(
-    values: list[Any], objects: list[Any], dtype: pa.DataType, plan: ColumnPlan
+    values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
     leaf = plan.leaf
     parents = read(plan.parent_getter, objects)
@@ -140,8 +176,14 @@ def _optional(
 
 # -- extractors -------------------------------------------------------------------------------
 @extractor("number_value")
-def _number_values(objects: list[Any]) -> list[float]:
+def _number_values(objects: Sequence[Any]) -> list[float] | np.ndarray:
     """A NumberDataPoint's or Exemplar's value: as_double, or as_int converted; 0 if unset."""
+    if objects and all(hasattr(kind, "DESCRIPTOR") for kind in set(map(type, objects))):
+        # protobuf messages only: unset members read as 0, so no WhichOneof is needed
+        count = len(objects)
+        doubles = np.fromiter(map(attrgetter("as_double"), objects), np.float64, count)
+        ints = np.fromiter(map(attrgetter("as_int"), objects), np.int64, count)
+        return np.where((doubles != 0) | np.signbit(doubles), doubles, ints.astype(np.float64))
     values = []
     for point in objects:
         kind = point.WhichOneof("value")
@@ -152,7 +194,7 @@ def _number_values(objects: list[Any]) -> list[float]:
 
 
 @extractor("duration")
-def _durations(objects: list[Any]) -> np.ndarray:
+def _durations(objects: Sequence[Any]) -> np.ndarray:
     """Span end − start in nanoseconds; 0 when the end is before the start."""
     if not objects:
         return np.zeros(0, np.int64)

@@ -7,6 +7,7 @@ from typing import Any
 
 from otlp2parquet import hookimpl
 from otlp2parquet.errors import DecodeError
+from otlp2parquet.protoview import Parsed
 from otlp2parquet.registry import Register
 
 MEDIA_TYPES = ("application/x-protobuf", "application/protobuf")
@@ -46,7 +47,7 @@ class ProtobufDecoder:
 
             where = diagnose(body, kind.DESCRIPTOR) or str(exc)
             raise DecodeError(f"invalid protobuf {kind.DESCRIPTOR.name}: {where}") from None
-        return [request]
+        return Parsed([request], body)
 
 
 @hookimpl

@@ -3,6 +3,10 @@ per metric type (gauge, sum, histogram, exponential_histogram, summary).
 
 Unusable records are rejected, not fatal: a metric without data or data points, and a gauge or
 sum data point without a value, are counted with a reason (OTLP ``partial_success``).
+
+Protobuf requests are read as record views: each metric type's data points stay serialized and
+become ``WireRows``; columns that every present table declares alike are built once over the
+points of all of them when they share one message type (always, for JSON).
 """
 
 from __future__ import annotations
@@ -16,35 +20,61 @@ import numpy as np
 from otlp2parquet import hookimpl
 from otlp2parquet.columns import Rows, TablePlan
 from otlp2parquet.errors import ConfigError
-from otlp2parquet.protoview import as_views
+from otlp2parquet.protoview import as_record_views, as_views
 from otlp2parquet.registry import Register
 from otlp2parquet.schema import TableSchema
 from otlp2parquet.types import MappedBatch
+from otlp2parquet.wiremixed import MixedRows
+from otlp2parquet.wirerows import WireRows, descriptor
 
 KINDS = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
 NUMBER_KINDS = frozenset({"gauge", "sum"})
 LEVELS = ("resource_group", "scope_group", "metric", "point")
+_V1 = "opentelemetry.proto.metrics.v1."
+#: (metric, its data type, its data points, resource group index, scope group index)
+Entry = tuple[Any, str | None, list[Any], int, int]
+POINT_TYPES = {
+    "gauge": _V1 + "NumberDataPoint",
+    "sum": _V1 + "NumberDataPoint",
+    "histogram": _V1 + "HistogramDataPoint",
+    "exponential_histogram": _V1 + "ExponentialHistogramDataPoint",
+    "summary": _V1 + "SummaryDataPoint",
+}
 
 
 @dataclass
 class _Points:
     """The data points of one metric type, with each metric's groups."""
 
+    point_type: str = ""  # serialized points of this message type (protobuf); objects if ""
     metrics: list[Any] = field(default_factory=list)
     points: list[Any] = field(default_factory=list)
+    wire: WireRows | None = None  # ``points`` as wire rows, when already built
     counts: list[int] = field(default_factory=list)
     resource_index: list[int] = field(default_factory=list)
     scope_index: list[int] = field(default_factory=list)
 
+    def extend(self, other: _Points) -> None:
+        self.metrics.extend(other.metrics)
+        self.points.extend(other.points)
+        self.counts.extend(other.counts)
+        self.resource_index.extend(other.resource_index)
+        self.scope_index.extend(other.scope_index)
+
     def rows(self, resource_groups: list[Any], scope_groups: list[Any]) -> Rows:
         counts = self.counts
+        points: Sequence[Any] = self.points
+        if self.point_type:
+            if self.wire is None or len(self.wire) != len(points):
+                self.wire = WireRows.from_bytes(self.points, descriptor(self.point_type))
+            points = self.wire
         return Rows(
             "point",
             {
                 "resource_group": resource_groups,
                 "scope_group": scope_groups,
                 "metric": self.metrics,
-                "point": self.points,
+                "point": points,
             },
             {
                 "resource_group": np.repeat(np.asarray(self.resource_index, np.int64), counts),
@@ -68,39 +98,114 @@ class MetricsMapper:
                     f"schema {name}: path {schema.path!r} names no metric type ({', '.join(KINDS)})"
                 )
             self.plans[kind] = (name, TablePlan(schema, LEVELS))
+        self.signatures = {
+            kind: {
+                column.name: (column.cache_key, _value_options(column.options))
+                for column in plan.columns
+            }
+            for kind, (_, plan) in self.plans.items()
+        }
 
     def map(self, requests: Sequence[Any]) -> MappedBatch:
         batch = MappedBatch()
         resource_groups: list[Any] = []
         scope_groups: list[Any] = []
-        collected = {kind: _Points() for kind in KINDS}
-        for request in as_views(requests):
+        views = as_record_views(requests)
+        wire = views is not None
+        entries: list[Entry] = []
+        for request in views if views is not None else as_views(requests):
             for resource_group in request.resource_metrics:
                 resource_groups.append(resource_group)
                 for scope_group in resource_group.scope_metrics:
                     scope_groups.append(scope_group)
                     for metric in scope_group.metrics:
-                        self._collect(metric, batch, collected, resource_groups, scope_groups)
+                        kind = metric.WhichOneof("data")
+                        points = list(getattr(metric, kind).data_points) if kind else []
+                        where = (len(resource_groups) - 1, len(scope_groups) - 1)
+                        entries.append((metric, kind, points, *where))
+        collected = {kind: _Points(POINT_TYPES[kind] if wire else "") for kind in KINDS}
+        has_value = self._has_value(entries, collected) if wire else {}
+        for entry in entries:
+            self._collect(entry, batch, collected, has_value)
+        present = [kind for kind in KINDS if collected[kind].points]
         cache: dict[Any, Any] = {}
-        for kind, found in collected.items():
-            if found.points:
-                name, plan = self.plans[kind]
-                batch.tables[name] = plan.build(found.rows(resource_groups, scope_groups), cache)
+        shared = self._shared_columns(present, collected, resource_groups, scope_groups, cache)
+        start = 0
+        for kind in present:
+            found = collected[kind]
+            count = len(found.points)
+            given = {name: column.slice(start, count) for name, column in shared.items()}
+            start += count
+            name, plan = self.plans[kind]
+            batch.tables[name] = plan.build(found.rows(resource_groups, scope_groups), cache, given)
         return batch
 
-    def _collect(
+    def _has_value(
         self,
-        metric: Any,
-        batch: MappedBatch,
+        entries: list[Entry],
+        collected: dict[str, _Points],
+    ) -> dict[str, Any]:
+        """For serialized gauge and sum points: whether each has a value (in entry order, per
+        type); the rows built to find out are kept for the table when no point is dropped."""
+        found: dict[str, Any] = {}
+        for kind in NUMBER_KINDS & self.plans.keys():
+            points = [p for _, k, points, _, _ in entries if k == kind for p in points]
+            if not points:
+                continue
+            rows = WireRows.from_bytes(points, descriptor(POINT_TYPES[kind]))
+            scan = rows.scan()
+            has = np.zeros(len(rows), bool)
+            for member in ("as_double", "as_int"):
+                number = rows.number_of(rows.field(member))
+                has[scan.message[scan.occurrences(number, (1,), repeated=True)]] = True
+            found[kind] = iter(has.tolist())
+            collected[kind].wire = rows
+        return found
+
+    def _shared_columns(
+        self,
+        present: list[str],
         collected: dict[str, _Points],
         resource_groups: list[Any],
         scope_groups: list[Any],
+        cache: dict[Any, Any],
+    ) -> dict[str, Any]:
+        """The columns every present table declares alike (resource, scope, metric, attributes,
+        times, exemplars), built once over the points of all of them, kind after kind."""
+        if len(present) < 2:
+            return {}
+        first = self.signatures[present[0]]
+        names = [
+            name
+            for name, signature in first.items()
+            if all(self.signatures[kind].get(name) == signature for kind in present[1:])
+        ]
+        combined = _Points()
+        for kind in present:
+            combined.extend(collected[kind])
+        rows = combined.rows(resource_groups, scope_groups)
+        if collected[present[0]].point_type:  # serialized: rows of each point type
+            type_names = sorted({POINT_TYPES[kind] for kind in present})
+            sizes = [len(collected[kind].points) for kind in present]
+            types = np.repeat([type_names.index(POINT_TYPES[kind]) for kind in present], sizes)
+            descriptors = [descriptor(name) for name in type_names]
+            if len(descriptors) == 1:
+                rows.objects["point"] = WireRows.from_bytes(combined.points, descriptors[0])
+            else:
+                rows.objects["point"] = MixedRows(combined.points, types, descriptors)
+        return self.plans[present[0]][1].columns_for(rows, names, cache)
+
+    def _collect(
+        self,
+        entry: Entry,
+        batch: MappedBatch,
+        collected: dict[str, _Points],
+        has_value: dict[str, Any],
     ) -> None:
-        kind = metric.WhichOneof("data")
+        metric, kind, points, resource_index, scope_index = entry
         if kind is None:
             batch.reject(1, f"metric {metric.name!r} has no data")
             return
-        points = getattr(metric, kind).data_points
         if not points:
             batch.reject(1, f"metric {metric.name!r} ({kind}) has no data points")
             return
@@ -108,8 +213,12 @@ class MetricsMapper:
             batch.reject(len(points), f"no table for {kind} metrics")
             return
         if kind in NUMBER_KINDS:
-            valid = [p for p in points if p.WhichOneof("value")]
-            if len(valid) < len(points):
+            if kind in has_value:
+                flags = [next(has_value[kind]) for _ in points]
+            else:
+                flags = [bool(p.WhichOneof("value")) for p in points]
+            if not all(flags):
+                valid = [p for p, ok in zip(points, flags, strict=True) if ok]
                 batch.reject(
                     len(points) - len(valid),
                     f"metric {metric.name!r} ({kind}) has data points with no value",
@@ -121,8 +230,13 @@ class MetricsMapper:
         found.metrics.append(metric)
         found.points.extend(points)
         found.counts.append(len(points))
-        found.resource_index.append(len(resource_groups) - 1)
-        found.scope_index.append(len(scope_groups) - 1)
+        found.resource_index.append(resource_index)
+        found.scope_index.append(scope_index)
+
+
+def _value_options(options: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A column's options that affect its values (not its field id or ClickHouse codec)."""
+    return tuple(sorted((k, repr(v)) for k, v in options.items() if k not in ("id", "codec")))
 
 
 @hookimpl

@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pyarrow as pa
+
 from otlp2parquet import hookimpl
-from otlp2parquet.columns import TablePlan, group_rows
-from otlp2parquet.protoview import as_views
+from otlp2parquet.columns import TablePlan, request_rows
 from otlp2parquet.registry import Register
 from otlp2parquet.schema import TableSchema
 from otlp2parquet.types import MappedBatch
 
 LEVELS = ("resource_group", "scope_group", "record")
+RECORD = "opentelemetry.proto.trace.v1.Span"
 
 
 class TracesMapper:
@@ -25,12 +27,16 @@ class TracesMapper:
         self.plans = {name: TablePlan(schema, LEVELS) for name, schema in schemas.items()}
 
     def map(self, requests: Sequence[Any]) -> MappedBatch:
-        rows = group_rows(as_views(requests), "resource_spans", "scope_spans", "spans")
+        rows = request_rows(requests, "resource_spans", "scope_spans", "spans", RECORD)
         batch = MappedBatch()
         if rows.count:
-            cache: dict[Any, Any] = {}
-            for name, plan in self.plans.items():
-                batch.tables[name] = plan.build(rows, cache)
+            pieces: dict[str, list[pa.Table]] = {name: [] for name in self.plans}
+            for chunk in rows.chunks():
+                cache: dict[Any, Any] = {}
+                for name, plan in self.plans.items():
+                    pieces[name].append(plan.build(chunk, cache))
+            for name, tables in pieces.items():
+                batch.tables[name] = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
         return batch
 
 
