@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import queue
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -37,12 +38,19 @@ CLOSE_TIMEOUT = 5.0
 _POLL = 0.2
 
 
-def serve(runtime: Runtime, options: dict[str, Any]) -> int:
-    """Serve ``runtime``'s pipeline on ``options["listen_addr"]``; returns the exit status."""
+def serve(
+    runtime: Runtime, options: dict[str, Any], sockets: list[socket.socket] | None = None
+) -> int:
+    """Serve ``runtime``'s pipeline on ``options["listen_addr"]`` (or on ``sockets`` already
+    listening); returns the exit status. ``server.workers`` > 1 runs it in worker processes."""
     import waitress
 
     from .app import create_app
 
+    if sockets is None and int(options.get("workers") or 1) > 1:
+        from .workers import supervise
+
+        return supervise(runtime, options, serve)
     pipeline = runtime.pipeline()
     pipeline.open_spool()  # replays what a previous run acknowledged but did not write
     handler = OtlpHttp.from_config(runtime.config, pipeline)
@@ -53,7 +61,7 @@ def serve(runtime: Runtime, options: dict[str, Any]) -> int:
         waitress.create_server(
             create_app(handler, bool(runtime.config.get("telemetry.metrics_endpoint"))),
             map=socket_map,
-            listen=addr,
+            **({"sockets": sockets} if sockets else {"listen": addr}),
             threads=int(options["threads"]),
             connection_limit=int(options["connection_limit"]),
             channel_timeout=int(options["channel_timeout_secs"]),
