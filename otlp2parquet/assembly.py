@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from otlp2parquet.config import Config, Layer, detect_platform, load_config
+from otlp2parquet.errors import ConfigError
 from otlp2parquet.manager import build_plugin_manager, collect_registry
 from otlp2parquet.registry import KINDS, Registry
 
@@ -33,6 +34,13 @@ class Runtime:
     _pipeline: Pipeline | None = None
 
     def pipeline(self) -> Pipeline:
+        """The pyarrow pipeline (the Cloudflare platform picks the lite one itself, see
+        ``parquet.engine``)."""
+        if self.config.get("parquet.engine") == "lite":
+            raise ConfigError(
+                f'parquet.engine = "lite" is for the cloudflare platform; the {self.platform} '
+                'platform writes Parquet with pyarrow: set parquet.engine = "auto" or "pyarrow"'
+            )
         if self._pipeline is None:
             from otlp2parquet.pipeline import Pipeline
 

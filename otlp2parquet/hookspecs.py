@@ -60,7 +60,9 @@ def register_partitioners(register: Register) -> None:
     ``factory(options) -> Partitioner``. ``Partitioner.split(schema, table)`` yields
     ``(Partition, table)`` pairs with one service and one time bucket each;
     ``Partitioner.object_key(partition, first_ts_us, token)`` returns the object key (relative
-    to the storage prefix), which must never leave that prefix.
+    to the storage prefix), which must never leave that prefix. The pyarrow-free engine (the
+    Cloudflare Worker) also needs ``split_rows(schema, services, times_us)`` returning
+    ``(Partition, row numbers)`` pairs for plain lists.
     """
 
 

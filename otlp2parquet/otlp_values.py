@@ -6,14 +6,16 @@ names in snake_case), which the JSON decoder's classes mirror, so one implementa
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from base64 import b64encode
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
-import pyarrow as pa
+if TYPE_CHECKING:  # imported where used: the pyarrow-free path (``lite``) needs the rest only
+    import numpy as np
+    import pyarrow as pa
 
 MAX_DEPTH = 100
 _ZERO_IDS = frozenset({b"", bytes(8), bytes(16)})
@@ -114,13 +116,19 @@ def hex_ids(ids: Sequence[bytes | str]) -> list[str]:
     return ["" if h in _ZERO_HEX else h for h in map(_hex, ids)]  # a mix of both
 
 
-_HEX_PAIRS = np.array(
-    [ord(f"{b:02x}"[0]) | ord(f"{b:02x}"[1]) << 8 for b in range(256)], "<u2"
-)  # byte → its two hex digits, in memory order
+@functools.cache
+def _hex_pairs() -> np.ndarray:
+    """Byte → its two hex digits, in memory order."""
+    import numpy as np
+
+    return np.array([ord(f"{b:02x}"[0]) | ord(f"{b:02x}"[1]) << 8 for b in range(256)], "<u2")
 
 
 def hex_id_array(ids: Sequence[bytes | str]) -> pa.Array:
     """``hex_ids`` as a string array; bytes IDs are encoded in bulk with numpy."""
+    import numpy as np
+    import pyarrow as pa
+
     if not ids or not all(type(i) is bytes for i in ids):
         return pa.array(hex_ids(ids), pa.string())
     raw = cast("Sequence[bytes]", ids)
@@ -130,6 +138,8 @@ def hex_id_array(ids: Sequence[bytes | str]) -> pa.Array:
 
 def hex_binary(ids: pa.Array) -> pa.Array:
     """``hex_ids`` of the IDs in a binary array."""
+    import numpy as np
+
     offsets = np.frombuffer(ids.buffers()[1], np.int32, len(ids) + 1, ids.offset * 4)
     first, last = int(offsets[0]), int(offsets[-1])
     data = ids.buffers()[2]
@@ -139,19 +149,25 @@ def hex_binary(ids: pa.Array) -> pa.Array:
 
 def hex_rows(ids: np.ndarray) -> pa.Array:
     """``hex_ids`` of IDs of one width, the rows of a 2-D uint8 array."""
+    import numpy as np
+    import pyarrow as pa
+
     count, width = ids.shape
     zero = ~ids.any(axis=1) if width in (8, 16) else np.zeros(count, bool)
     if zero.any():
         ids = ids[~zero]
     offsets = np.zeros(count + 1, np.int32)
     np.cumsum(np.where(zero, 0, 2 * width), out=offsets[1:])
-    text = _HEX_PAIRS[ids]
+    text = _hex_pairs()[ids]
     return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(text))
 
 
 def _hex_text(data: np.ndarray, lengths: np.ndarray) -> pa.Array:
     """Consecutive IDs of ``lengths`` bytes in ``data`` as hex; all-zero 8 and 16-byte IDs are
     absent: ''."""
+    import numpy as np
+    import pyarrow as pa
+
     ends = np.cumsum(lengths)
     nonzero = np.zeros(len(data) + 1, np.int64)
     np.cumsum(data != 0, out=nonzero[1:])
@@ -161,7 +177,7 @@ def _hex_text(data: np.ndarray, lengths: np.ndarray) -> pa.Array:
         lengths = np.where(zero, 0, lengths)
     offsets = np.zeros(len(lengths) + 1, np.int32)
     np.cumsum(lengths * 2, out=offsets[1:])
-    text = _HEX_PAIRS[data]
+    text = _hex_pairs()[data]
     return pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets), pa.py_buffer(text))
 
 

@@ -4,13 +4,13 @@ resource groups → scope groups → records, every table filled from its schema
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import pyarrow as pa
-
-from otlp2parquet.columns import TablePlan, request_rows
 from otlp2parquet.schema import TableSchema
 from otlp2parquet.types import MappedBatch
+
+if TYPE_CHECKING:  # imported on use: registering the plugins needs neither (lite path)
+    import pyarrow as pa
 
 LEVELS = ("resource_group", "scope_group", "record")
 
@@ -25,9 +25,15 @@ class RecordMapper:
     record_type: ClassVar[str]
 
     def __init__(self, schemas: Mapping[str, TableSchema]) -> None:
+        from otlp2parquet.columns import TablePlan
+
         self.plans = {name: TablePlan(schema, LEVELS) for name, schema in schemas.items()}
 
     def map(self, requests: Sequence[Any]) -> MappedBatch:
+        import pyarrow as pa
+
+        from otlp2parquet.columns import request_rows
+
         rows = request_rows(requests, *self.groups, self.record_type)
         batch = MappedBatch()
         if rows.count:

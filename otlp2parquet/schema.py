@@ -15,25 +15,17 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 from otlp2parquet.errors import ConfigError
+from otlp2parquet.typespec import TypeSpec, parse_type
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyiceberg.schema import Schema as IcebergSchema
 
 SCHEMA_PACKAGE = "otlp2parquet.schemas"
 #: Column keys with a meaning of their own; every other key lands in ``Column.options``.
 _COLUMN_KEYS = frozenset({"name", "arrow", "clickhouse", "nullable", "source"})
 _TABLE_KEYS = ("name", "table", "signal", "path", "version", "time_column", "service_column")
-_SCALARS: dict[str, pa.DataType] = {
-    "string": pa.string(),
-    "bool": pa.bool_(),
-    "int32": pa.int32(),
-    "int64": pa.int64(),
-    "float64": pa.float64(),
-    "timestamp[us,tz=UTC]": pa.timestamp("us", tz="UTC"),
-}
 
 
 @dataclass(frozen=True)
@@ -56,6 +48,33 @@ class Column:
     def arrow_type(self) -> pa.DataType:
         return arrow_type(self.arrow)
 
+    @property
+    def type_spec(self) -> TypeSpec:
+        """The parsed type, without pyarrow (``otlp2parquet.typespec``)."""
+        return parse_type(self.arrow)
+
+
+class _ArrowSchema:
+    """``TableSchema.arrow_schema``: the given schema, else one built from the columns on first
+    read, so that reading schema files needs no pyarrow (runtimes without it, the lite path)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return None  # the dataclass field's default
+        value = obj.__dict__.get(self.slot)
+        if value is None:
+            import pyarrow as pa
+
+            fields = [pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in obj.columns]
+            value = obj.__dict__[self.slot] = pa.schema(fields)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
 
 @dataclass(frozen=True)
 class TableSchema:
@@ -69,7 +88,7 @@ class TableSchema:
     time_column: str  # Timestamp (logs, traces) or TimeUnix (metrics)
     service_column: str
     columns: tuple[Column, ...]
-    arrow_schema: pa.Schema
+    arrow_schema: pa.Schema = _ArrowSchema()
     clickhouse: dict[str, Any] = field(default_factory=dict)  # engine, order_by, partition_by
     description: str = ""
     order: int = 0  # listing order of the built-in tables
@@ -91,19 +110,21 @@ def arrow_type(text: str) -> pa.DataType:
 
     List elements and map values are never null; unsigned types are refused (Iceberg has none).
     """
-    compact = text.replace(" ", "")
-    if compact in _SCALARS:
-        return _SCALARS[compact]
-    if compact.startswith("list<") and compact.endswith(">"):
-        return pa.list_(pa.field("element", arrow_type(compact[5:-1]), nullable=False))
-    if compact.startswith("map<") and compact.endswith(">"):
-        key, _, value = compact[4:-1].partition(",")
-        if key != "string" or not value:
-            raise ValueError(f"map type {text!r} must be map<string, T>")
-        return pa.map_(pa.string(), pa.field("value", arrow_type(value), nullable=False))
-    raise ValueError(
-        f"unknown Arrow type {text!r}; use {', '.join(sorted(_SCALARS))}, list<T> or map<string, T>"
-    )
+    return _to_arrow(parse_type(text))
+
+
+def _to_arrow(spec: TypeSpec) -> pa.DataType:
+    import pyarrow as pa
+
+    if spec.kind == "list":
+        assert spec.item is not None
+        return pa.list_(pa.field("element", _to_arrow(spec.item), nullable=False))
+    if spec.kind == "map":
+        assert spec.item is not None
+        return pa.map_(pa.string(), pa.field("value", _to_arrow(spec.item), nullable=False))
+    if spec.name.startswith("timestamp"):
+        return pa.timestamp("us", tz="UTC")
+    return pa.type_for_alias(spec.name)  # string, bool, int32, int64, float64
 
 
 def parse_table_schema(data: dict[str, Any], origin: str) -> TableSchema:
@@ -112,7 +133,6 @@ def parse_table_schema(data: dict[str, Any], origin: str) -> TableSchema:
     if missing:
         raise ConfigError(f"schema file {origin}: missing {', '.join(missing)}")
     columns: list[Column] = []
-    fields: list[pa.Field] = []
     ids: set[int] = set()
     for position, raw in enumerate(data["columns"], 1):
         where = f"schema file {origin}, column {position} ({raw.get('name', '?')})"
@@ -131,7 +151,7 @@ def parse_table_schema(data: dict[str, Any], origin: str) -> TableSchema:
             options={k: v for k, v in raw.items() if k not in _COLUMN_KEYS},
         )
         try:
-            fields.append(pa.field(column.name, column.arrow_type, nullable=column.nullable))
+            parse_type(column.arrow)
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from None
         columns.append(column)
@@ -148,7 +168,6 @@ def parse_table_schema(data: dict[str, Any], origin: str) -> TableSchema:
         time_column=data["time_column"],
         service_column=data["service_column"],
         columns=tuple(columns),
-        arrow_schema=pa.schema(fields),
         clickhouse=dict(data.get("clickhouse", {})),
         description=str(data.get("description", "")),
         order=int(data.get("order", 0)),

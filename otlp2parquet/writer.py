@@ -9,18 +9,13 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from otlp2parquet import __version__
 from otlp2parquet.errors import ConfigError
+from otlp2parquet.filemeta import footer_metadata
 from otlp2parquet.schema import TableSchema
 
 COMPRESSIONS = ("zstd", "snappy", "gzip", "none")
 #: Codecs that take a level; pyarrow rejects a level for the others.
 _LEVELLED = ("zstd", "gzip")
-#: Key-value metadata keys written in every file's footer.
-META_VERSION = "otlp2parquet.version"
-META_SCHEMA_VERSION = "otlp2parquet.schema_version"
-META_TABLE = "otlp2parquet.table"
-META_SCHEMA = "otlp2parquet.schema"
 
 
 class ParquetWriter:
@@ -49,14 +44,8 @@ class ParquetWriter:
         if not table.schema.equals(target, check_metadata=False):
             table = table.select(target.names).cast(target)
         metadata = dict(target.metadata or {})
-        metadata.update(
-            {
-                META_VERSION.encode(): __version__.encode(),
-                META_SCHEMA_VERSION.encode(): str(schema.version).encode(),
-                META_TABLE.encode(): schema.table.encode(),
-                META_SCHEMA.encode(): schema.name.encode(),
-            }
-        )
+        # otlp2parquet's footer keys (``filemeta``, shared with the lite writer)
+        metadata.update({k.encode(): v.encode() for k, v in footer_metadata(schema).items()})
         table = table.replace_schema_metadata(metadata)
         sink = pa.BufferOutputStream()
         pq.write_table(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from operator import attrgetter
 from typing import Any
@@ -24,6 +25,7 @@ JSON_TYPES = ("application/json",)
 JSONL_TYPES = ("application/x-ndjson", "application/jsonl")
 _BOM = b"\xef\xbb\xbf"
 _LOWER_HEX = "^(?:[0-9a-f]{2})*$"
+_LOWER_HEX_RE = re.compile(r"(?:[0-9a-f]{2})*\Z")
 _DECODE_ERRORS = (msgspec.DecodeError, RecursionError, UnicodeDecodeError)
 
 
@@ -94,19 +96,12 @@ def normalize_id(text: str) -> str | None:
 
 def normalize_ids(signal: str, request: Any) -> None:
     """Turn every ID into lowercase hex in place; DecodeError naming the first invalid one."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     for owners, fields in _id_owners(signal, request):
         for name in fields:
             values = list(map(attrgetter(name), owners))
             if not values:
                 continue
-            ok = pc.match_substring_regex(pa.array(values, pa.string()), _LOWER_HEX)
-            if ok.false_count == 0:
-                continue
-            for index in np.flatnonzero(~ok.to_numpy(zero_copy_only=False)):
+            for index in _not_lower_hex(values):
                 fixed = normalize_id(values[index])
                 if fixed is None:
                     where = _path_of(request, owners[index]) + "." + _camel(name)
@@ -115,6 +110,21 @@ def normalize_ids(signal: str, request: Any) -> None:
                         f"is neither hex nor base64 - at `{where}`"
                     )
                 msgspec.structs.force_setattr(owners[index], name, fixed)
+
+
+def _not_lower_hex(values: list[str]) -> list[int]:
+    """Indexes of the values that are not lowercase hex: in bulk with pyarrow, one by one
+    where it is not installed (the pyarrow-free Cloudflare Worker)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:
+        match = _LOWER_HEX_RE.match
+        return [i for i, value in enumerate(values) if match(value) is None]
+    ok = pc.match_substring_regex(pa.array(values, pa.string()), _LOWER_HEX)
+    if ok.false_count == 0:
+        return []
+    return [i for i, good in enumerate(ok.to_pylist()) if not good]
 
 
 def _camel(name: str) -> str:

@@ -13,19 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from otlp2parquet import hookimpl
-from otlp2parquet.columns import Rows, TablePlan
 from otlp2parquet.errors import ConfigError
 from otlp2parquet.protoview import as_record_views, as_views
 from otlp2parquet.registry import Register
 from otlp2parquet.schema import TableSchema
 from otlp2parquet.types import MappedBatch
-from otlp2parquet.wiremixed import MixedRows
-from otlp2parquet.wirerows import WireRows, descriptor
+
+if TYPE_CHECKING:  # numpy and pyarrow are imported on use: registering needs neither (lite path)
+    from otlp2parquet.columns import Rows, TablePlan
+    from otlp2parquet.wirerows import WireRows
 
 KINDS = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
 NUMBER_KINDS = frozenset({"gauge", "sum"})
@@ -62,6 +61,11 @@ class _Points:
         self.scope_index.extend(other.scope_index)
 
     def rows(self, resource_groups: list[Any], scope_groups: list[Any]) -> Rows:
+        import numpy as np
+
+        from otlp2parquet.columns import Rows
+        from otlp2parquet.wirerows import WireRows, descriptor
+
         counts = self.counts
         points: Sequence[Any] = self.points
         if self.point_type:
@@ -90,6 +94,8 @@ class MetricsMapper:
     signal = "metrics"
 
     def __init__(self, schemas: Mapping[str, TableSchema]) -> None:
+        from otlp2parquet.columns import TablePlan
+
         self.plans: dict[str, tuple[str, TablePlan]] = {}
         for name, schema in schemas.items():
             kind = schema.path.rpartition("/")[2]
@@ -147,6 +153,10 @@ class MetricsMapper:
     ) -> dict[str, Any]:
         """For serialized gauge and sum points: whether each has a value (in entry order, per
         type); the rows built to find out are kept for the table when no point is dropped."""
+        import numpy as np
+
+        from otlp2parquet.wirerows import WireRows, descriptor
+
         found: dict[str, Any] = {}
         for kind in NUMBER_KINDS & self.plans.keys():
             points = [p for _, k, points, _, _ in entries if k == kind for p in points]
@@ -174,6 +184,11 @@ class MetricsMapper:
         times, exemplars), built once over the points of all of them, kind after kind."""
         if len(present) < 2:
             return {}
+        import numpy as np
+
+        from otlp2parquet.wiremixed import MixedRows
+        from otlp2parquet.wirerows import WireRows, descriptor
+
         first = self.signatures[present[0]]
         names = [
             name

@@ -14,18 +14,19 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any
 
 from otlp2parquet import hookimpl
 from otlp2parquet.errors import PluginError
 from otlp2parquet.schema import TableSchema
 from otlp2parquet.types import Partition
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+HOUR_US = 3_600_000_000
 UNKNOWN_SERVICE = "unknown-service"
 #: Longest segment in UTF-8 bytes; file systems allow 255 per path component.
 MAX_SEGMENT_BYTES = 120
@@ -79,7 +80,10 @@ class HiveHourly:
         self._paths: dict[str, str] = {}
 
     def split(self, schema: TableSchema, table: pa.Table) -> Iterator[tuple[Partition, pa.Table]]:
-        self._paths[schema.name] = "/".join(safe_segment(p, "_") for p in schema.path.split("/"))
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        self._remember(schema)
         services = table.column(schema.service_column).cast(pa.string()).fill_null("")
         times = table.column(schema.time_column).cast(pa.timestamp("us", "UTC"))
         hours = pc.floor_temporal(times, 1, "hour").cast(pa.int64()).fill_null(0)
@@ -97,6 +101,24 @@ class HiveHourly:
             strict=True,
         ):
             yield self._partition(schema, service, hour), table.take(rows.values)
+
+    def split_rows(
+        self, schema: TableSchema, services: Sequence[str | None], times_us: Sequence[int]
+    ) -> list[tuple[Partition, list[int]]]:
+        """``split`` for plain lists (the pyarrow-free path): each (service, UTC hour) group's
+        partition and row numbers, groups in order of first appearance."""
+        self._remember(schema)
+        groups: dict[tuple[str, int], list[int]] = {}
+        for row, (service, when) in enumerate(zip(services, times_us, strict=True)):
+            hour = (when or 0) - (when or 0) % HOUR_US
+            groups.setdefault((service or "", hour), []).append(row)
+        return [
+            (Partition(schema.name, service, hour, hour_values(hour)), rows)
+            for (service, hour), rows in groups.items()
+        ]
+
+    def _remember(self, schema: TableSchema) -> None:
+        self._paths[schema.name] = "/".join(safe_segment(p, "_") for p in schema.path.split("/"))
 
     @staticmethod
     def _partition(schema: TableSchema, service: str, hour: pa.Scalar) -> Partition:

@@ -37,8 +37,25 @@ def deploy(tmp_path: Path, *flags: str) -> dict[str, Any]:
         DEPLOY_DIR / "cloudflare" / "src" / "entry.py"
     ).read_text()
     project = tomllib.loads((out / "pyproject.toml").read_text())
-    assert project["project"]["dependencies"][0].startswith("otlp2parquet==")
+    dependencies = project["project"]["dependencies"]
+    assert dependencies[:2] == ["pluggy>=1.5", "protobuf>=5.26"]  # the Worker's requirements
+    assert not any(d.startswith(("pyarrow", "numpy", "otlp2parquet")) for d in dependencies)
+    assert (out / "src" / "otlp2parquet" / "lite" / "parquet_writer.py").is_file()
     return tomllib.loads((out / "wrangler.toml").read_text())
+
+
+def test_otlp2parquet_is_copied_into_the_worker(tmp_path: Path) -> None:
+    out = tmp_path / "worker"
+    stale = out / "src" / "otlp2parquet" / "stale.py"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("")
+    assert main(["deploy", "cloudflare", "--out", str(out)]) == 0
+    src = out / "src" / "otlp2parquet"
+    assert not stale.exists()  # an earlier copy is replaced
+    for name in ("__init__.py", "plugins/platform_cloudflare/handlers.py", "schemas/logs.toml"):
+        assert (src / name).is_file(), name
+    assert (src / "schemas" / "config.schema.json").is_file()
+    assert not list(src.rglob("__pycache__"))
 
 
 def test_plain_worker_has_no_batching_or_catalog_blocks(tmp_path: Path) -> None:

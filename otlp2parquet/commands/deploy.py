@@ -1,20 +1,26 @@
 """``otlp2parquet deploy cloudflare``: write the Cloudflare Python Worker project.
 
 Renders ``wrangler.toml`` and ``pyproject.toml`` (for pywrangler) from the templates in
-``deploy/cloudflare/`` and puts ``src/entry.py`` beside them. Templates use ``{{NAME}}``
-placeholders and conditional blocks ``{{#FLAG}}...{{/FLAG}}`` (kept when FLAG is on) and
-``{{^FLAG}}...{{/FLAG}}`` (kept when it is off): ``BATCHING`` holds the Durable Object binding,
-its migration and the ``SELF`` service binding; ``CATALOG`` the KV namespace of pending receipts
-and the cron trigger; ``BASIC_AUTH`` the basic-auth variables.
+``deploy/cloudflare/``, puts ``src/entry.py`` beside them and copies otlp2parquet itself into
+``src/otlp2parquet/``: the distribution requires pyarrow, which Python Workers cannot install, so
+the Worker's ``pyproject.toml`` lists only what its path imports (``WORKER_REQUIREMENTS``) and
+the Worker writes Parquet with the pyarrow-free engine (``otlp2parquet.lite``).
+
+Templates use ``{{NAME}}`` placeholders and conditional blocks ``{{#FLAG}}...{{/FLAG}}`` (kept
+when FLAG is on) and ``{{^FLAG}}...{{/FLAG}}`` (kept when it is off): ``BATCHING`` holds the
+Durable Object binding, its migration and the ``SELF`` service binding; ``CATALOG`` the KV
+namespace of pending receipts and the cron trigger; ``BASIC_AUTH`` the basic-auth variables.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import re
 import shutil
 from collections.abc import Mapping
+from importlib import metadata
 from pathlib import Path
 
 from otlp2parquet import __version__
@@ -26,6 +32,20 @@ DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
 _BLOCK = re.compile(r"\{\{([#^])([A-Z_]+)\}\}\n?(.*?)\{\{/\2\}\}\n?", re.DOTALL)
 _VAR = re.compile(r"\{\{([A-Z_]+)\}\}")
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+#: The distribution's requirements the Worker path imports: each is pure Python on PyPI or part
+#: of Pyodide (docs/cloudflare.md). pyarrow, numpy and the server's packages are left out.
+WORKER_REQUIREMENTS = (
+    "pluggy",
+    "protobuf",
+    "opentelemetry-proto",
+    "googleapis-common-protos",
+    "msgspec",
+    "jsonschema",
+    "fsspec",
+)
+#: The import packages copied into the Worker's ``src/`` (their subpackages and data files too).
+VENDORED_PACKAGES = ("otlp2parquet", "otlp2parquet.plugins", "otlp2parquet.schemas")
+_VENDORED_FILES = (".py", ".toml", ".json")
 
 
 def render(template: str, values: Mapping[str, str], flags: Mapping[str, bool]) -> str:
@@ -65,7 +85,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cf.add_argument("--bucket", default="otlp2parquet", help="R2 bucket name")
     cf.add_argument("--prefix", default="", help="key prefix inside the bucket")
     cf.add_argument("--batching", action="store_true", help="buffer in the OtlpBatcher object")
-    cf.add_argument("--max-rows", type=int, default=100_000, help="batch.max_rows")
+    cf.add_argument(
+        "--max-rows",
+        type=int,
+        default=25_000,
+        help="batch.max_rows (the pyarrow-free engine holds ~1-1.5 KB per buffered row, and an "
+        "isolate has 128 MB)",
+    )
     cf.add_argument("--max-age-secs", type=float, default=5.0, help="batch.max_age_secs")
     cf.add_argument(
         "--catalog",
@@ -110,6 +136,7 @@ def run_cloudflare(args: argparse.Namespace) -> int:
         "BASIC_AUTH_USERNAME": args.basic_auth_user,
         "COMPATIBILITY_DATE": args.compatibility_date,
         "VERSION": __version__,
+        "DEPENDENCIES": ", ".join(f'"{r}"' for r in worker_requirements()),
     }
     flags = {
         "BATCHING": args.batching,
@@ -126,5 +153,42 @@ def run_cloudflare(args: argparse.Namespace) -> int:
     if entry.resolve() != (templates / "src" / "entry.py").resolve():
         shutil.copyfile(templates / "src" / "entry.py", entry)
         emit(f"wrote {entry}")
+    vendor(out / "src")
+    emit(f"wrote {out / 'src' / 'otlp2parquet'} (otlp2parquet {__version__}, without pyarrow)")
     emit(f"next: cd {out} && uv run pywrangler deploy   (docs/cloudflare.md)")
     return 0
+
+
+def worker_requirements() -> list[str]:
+    """``WORKER_REQUIREMENTS`` with the version ranges the installed distribution declares."""
+    try:
+        declared = metadata.requires("otlp2parquet") or []
+    except metadata.PackageNotFoundError:
+        declared = []
+    found = {}
+    for requirement in declared:
+        if ";" in requirement:  # an extra's requirement
+            continue
+        name = re.split(r"[\s<>=!~\[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        found[name] = requirement.replace(" ", "")
+    return [found.get(name, name) for name in WORKER_REQUIREMENTS]
+
+
+def vendor(src: Path) -> None:
+    """Copy otlp2parquet's packages (Python files and schema data) into ``src/otlp2parquet``,
+    replacing an earlier copy."""
+    target = src / "otlp2parquet"
+    if target.exists():
+        shutil.rmtree(target)
+    for package in VENDORED_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ConfigError(f"cannot locate the {package} package to copy into the Worker")
+        source = Path(next(iter(spec.submodule_search_locations)))
+        destination = src.joinpath(*package.split("."))
+        for path in sorted(source.rglob("*")):
+            if path.suffix not in _VENDORED_FILES or "__pycache__" in path.parts:
+                continue
+            copied = destination / path.relative_to(source)
+            copied.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, copied)

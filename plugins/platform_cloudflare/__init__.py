@@ -6,7 +6,8 @@ Modules: ``boundary`` (the only one touching Pyodide's ``js``/``pyodide``), ``st
 through bindings), ``worker`` (requests, receipts, catalog sync), ``batcher`` (the Durable
 Object), ``handlers`` (what ``deploy/cloudflare/src/entry.py`` calls). Registering imports none
 of them but ``storage``'s options; ``otlp2parquet deploy cloudflare`` writes the Worker project.
-Detected by ``CF_WORKER``. What the runtime allows (pyarrow!) is in docs/cloudflare.md.
+Detected by ``CF_WORKER``. Python Workers cannot install pyarrow, so the Worker writes with the
+pyarrow-free engine (``otlp2parquet.lite``, chosen by ``parquet.engine``); docs/cloudflare.md.
 """
 
 from __future__ import annotations

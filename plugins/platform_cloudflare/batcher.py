@@ -27,7 +27,14 @@ from otlp2parquet.errors import DecodeError, Otlp2ParquetError, UnsupportedMedia
 from otlp2parquet.types import WrittenFile
 
 from . import boundary
-from .worker import ROWS_HEADER, SELF_BINDING, SIGNAL_HEADER, encode_files, load_runtime
+from .worker import (
+    ROWS_HEADER,
+    SELF_BINDING,
+    SIGNAL_HEADER,
+    encode_files,
+    load_runtime,
+    make_pipeline,
+)
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +157,8 @@ class Batcher:
         return written
 
     async def _write(self, entries: list[dict[str, Any]]) -> list[WrittenFile]:
-        from otlp2parquet.pipeline import Pipeline
-
         runtime = self.runtime()
-        pipeline = Pipeline(runtime.config, runtime.registry, runtime.pm)
+        pipeline = make_pipeline(runtime, fresh=True)
         collector = _Collector()
         name = f"cloudflare-batcher-{id(collector)}"
         runtime.pm.register(collector, name=name)

@@ -68,6 +68,23 @@ def load_runtime(env: Any, batching: bool | None = None) -> tuple[Runtime, str, 
     return runtime, mode, batching
 
 
+def make_pipeline(runtime: Runtime, fresh: bool = False) -> Any:
+    """The Worker's pipeline for ``parquet.engine``: the pyarrow one (the runtime's, or a new
+    one when ``fresh``), or the pyarrow-free ``LitePipeline`` (``auto``: when pyarrow cannot be
+    imported, as in Cloudflare's Python Workers)."""
+    from otlp2parquet.lite.pipeline import LitePipeline, choose_engine
+
+    engine = choose_engine(runtime.config)
+    log.debug("Parquet engine: %s", engine)
+    if engine == "lite":
+        return LitePipeline(runtime.config, runtime.registry, runtime.pm)
+    if fresh:
+        from otlp2parquet.pipeline import Pipeline
+
+        return Pipeline(runtime.config, runtime.registry, runtime.pm)
+    return runtime.pipeline()
+
+
 def written_from_pending(table: str, pending: rc.PendingFile) -> WrittenFile:
     partition = Partition(table, pending.service, pending.bucket_start_us)
     return WrittenFile(
@@ -128,7 +145,7 @@ class DurableForwarder:
     and partial success are answered at once), then hands the body to the signal's
     ``OtlpBatcher`` Durable Object, which buffers it durably and writes on its limits."""
 
-    def __init__(self, pipeline: Pipeline, namespace: Any) -> None:
+    def __init__(self, pipeline: Pipeline | Any, namespace: Any) -> None:
         self.pipeline = pipeline
         self.namespace = namespace
         self.decoders = pipeline.decoders
@@ -178,7 +195,7 @@ class WorkerApp:
 
         self.env = env
         self.runtime, self.catalog_mode, self.batching = load_runtime(env)
-        self.pipeline = self.runtime.pipeline()
+        self.pipeline = make_pipeline(self.runtime)
         self.receipts: KvReceiptStore | None = None
         if self.catalog_mode != "none":
             self.receipts = KvReceiptStore(env_binding(RECEIPTS_BINDING, "the catalog receipts"))
