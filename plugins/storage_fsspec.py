@@ -7,6 +7,8 @@ query helpers reach the same files. Writes are atomic: local files are written u
 temporary name, fsynced and renamed; object stores receive one PUT, or a multipart upload that
 is completed only at the end (s3fs ``pipe_file``), so readers never see part of a file.
 s3fs, gcsfs and adlfs are imported inside the factories; only the chosen backend pays for it.
+``gcs`` and ``azure`` take an ``endpoint`` for emulators (gcp-storage-emulator, Azurite) and
+other compatible servers; ``gcs`` also honours ``STORAGE_EMULATOR_HOST`` as Google's libraries do.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import uuid
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 from fsspec import AbstractFileSystem
 
@@ -49,6 +52,7 @@ class FsspecStorage:
         where: str,
         local: bool = False,
         probe: str | None = None,
+        store: str | None = None,
     ) -> None:
         self.fs = fs
         self.root = fs._strip_protocol(root).rstrip("/")
@@ -56,6 +60,7 @@ class FsspecStorage:
         self.where = where
         self.local = local
         self._probe = probe
+        self._store = store  # "bucket 'x'" / "container 'x'": named when a write finds nothing
 
     def __repr__(self) -> str:
         return f"<FsspecStorage {self.name} {self.url('')}>"
@@ -74,12 +79,16 @@ class FsspecStorage:
             yield
         except StorageError:
             raise
-        except FileNotFoundError as exc:
-            raise StorageError(f"{self.name} storage: {self.url(key)} not found ({exc})") from exc
         except Exception as exc:  # any backend failure becomes StorageError, with its cause
+            missing = isinstance(exc, FileNotFoundError) or getattr(exc, "status_code", 0) == 404
+            if missing and action in ("read", "delete"):
+                raise StorageError(
+                    f"{self.name} storage: {self.url(key)} not found ({_first_line(exc)})"
+                ) from exc
+            what = f"{self._store} not found" if missing and self._store else type(exc).__name__
             raise StorageError(
                 f"{self.name} storage ({self.where}) cannot {action} {self.url(key)}: "
-                f"{type(exc).__name__}: {exc}"
+                f"{what}: {_first_line(exc)}"
             ) from exc
 
     def put(self, key: str, data: bytes) -> None:
@@ -120,6 +129,12 @@ class FsspecStorage:
                     raise PermissionError(f"directory {self.root} is not writable")
             elif self._probe is not None:
                 self.fs.ls(self._probe, refresh=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message: Azure's carry the whole XML reply below it."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else repr(exc)
 
 
 def _is_temp(name: str) -> bool:
@@ -218,7 +233,7 @@ def _s3_storage(name: str, section: str, options: dict[str, Any]) -> FsspecStora
         f"at endpoint {endpoint}" if endpoint else f"in region {region or 'from the AWS chain'}"
     )
     root = object_root(bucket, options.get("prefix"), section)
-    return FsspecStorage(fs, root, name, where, probe=bucket)
+    return FsspecStorage(fs, root, name, where, probe=bucket, store=f"bucket {bucket!r}")
 
 
 def make_s3(options: dict[str, Any]) -> FsspecStorage:
@@ -237,32 +252,99 @@ def make_r2(options: dict[str, Any]) -> FsspecStorage:
     return _s3_storage("r2", "storage.r2", {**options, "endpoint": endpoint, "region": "auto"})
 
 
+def endpoint_url(value: str, section: str, path: bool) -> str:
+    """``value`` without a trailing ``/`` when it is an http(s) URL, with a path only if
+    ``path``; a query or fragment is refused without echoing it (it may hold a SAS token)."""
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        raise ConfigError(
+            f"{section}.endpoint must not carry a query string; put a SAS token in sas_token"
+        )
+    if parts.scheme not in ("http", "https") or not parts.netloc or (parts.path and not path):
+        form = "http(s)://host:port" + ("[/path]" if path else "")
+        raise ConfigError(f"{section}.endpoint {value!r} is not a URL of the form {form}")
+    return url
+
+
 def make_gcs(options: dict[str, Any]) -> FsspecStorage:
+    """Google Cloud Storage; ``endpoint``, else ``STORAGE_EMULATOR_HOST``, for an emulator or
+    another server (anonymous with the variable and no ``token``, as Google's libraries do)."""
     gcsfs = import_extra("gcsfs", "gcs", "gcs")
     bucket = require(options, "bucket", "storage.gcs")
     kwargs = {k: options[k] for k in ("project", "token") if options.get(k)}
-    if options.get("endpoint"):
-        kwargs["endpoint_url"] = options["endpoint"]
-    fs = gcsfs.GCSFileSystem(skip_instance_cache=True, **kwargs)
+    endpoint, source = options.get("endpoint"), ""
+    emulator = os.environ.get("STORAGE_EMULATOR_HOST", "")
+    if not endpoint and emulator not in ("", "default"):
+        endpoint = emulator if "://" in emulator else f"http://{emulator}"
+        source = " (STORAGE_EMULATOR_HOST)"
+        kwargs.setdefault("token", "anon")
+    filesystem = gcsfs.GCSFileSystem
+    where = f"bucket {bucket!r}"
+    if endpoint:
+        kwargs["endpoint_url"] = endpoint_url(str(endpoint), "storage.gcs", path=False)
+        where += f" at endpoint {kwargs['endpoint_url']}{source}"
+        # gcsfs's default class asks Google's Storage Control gRPC API for each bucket's layout
+        # first; emulators do not serve it (a 60 s timeout each time). The JSON-API class does
+        # everything this backend needs.
+        filesystem = importlib.import_module("gcsfs.core").GCSFileSystem
+    fs = filesystem(skip_instance_cache=True, **kwargs)
     root = object_root(bucket, options.get("prefix"), "storage.gcs")
-    return FsspecStorage(fs, root, "gcs", f"bucket {bucket!r}", probe=bucket)
+    return FsspecStorage(fs, root, "gcs", where, probe=bucket, store=f"bucket {bucket!r}")
+
+
+def _connection_fields(connection_string: str) -> dict[str, str]:
+    """The ``Key=Value`` fields of an Azure connection string, keys lowercased."""
+    pairs = (p.split("=", 1) for p in connection_string.split(";") if "=" in p)
+    return {k.strip().lower(): v.strip() for k, v in pairs}
 
 
 def make_azure(options: dict[str, Any]) -> FsspecStorage:
+    """Azure Blob Storage from a connection string, or an account name with its key or a SAS
+    token (or the Azure identity chain) at ``endpoint`` (default the account's own URL)."""
     adlfs = import_extra("adlfs", "azure", "azure")
     container = require(options, "container", "storage.azure")
-    keys = ("account_name", "account_key", "connection_string", "sas_token")
-    kwargs = {k: options[k] for k in keys if options.get(k)}
-    if not kwargs.get("account_name") and not kwargs.get("connection_string"):
+    connection_string, account = options.get("connection_string"), options.get("account_name")
+    endpoint = options.get("endpoint")
+    if endpoint:
+        endpoint = endpoint_url(str(endpoint), "storage.azure", path=True)
+    key, sas = options.get("account_key"), options.get("sas_token")
+    kwargs: dict[str, Any]
+    if connection_string:
+        fields = _connection_fields(str(connection_string))
+        account = fields.get("accountname") or account or "(connection string)"
+        # The string wins over the other options; a SAS in its URL stays out of messages.
+        endpoint = fields.get("blobendpoint", "").split("?")[0]
+        kwargs = {"connection_string": connection_string}
+    elif account and endpoint and (key or sas):
+        # adlfs builds https://{account_host} itself; a connection string also takes the
+        # path-style URLs of Azurite (http://127.0.0.1:10000/devstoreaccount1).
+        secret = f"AccountKey={key}" if key else f"SharedAccessSignature={str(sas).lstrip('?')}"
+        kwargs = {"connection_string": f"BlobEndpoint={endpoint};AccountName={account};{secret}"}
+    elif account:
+        kwargs = {
+            k: options[k] for k in ("account_name", "account_key", "sas_token") if options.get(k)
+        }
+        if endpoint:
+            parts = urlsplit(endpoint)
+            if parts.scheme != "https" or parts.path:
+                raise ConfigError(
+                    f"storage.azure.endpoint {endpoint!r} needs account_key, sas_token or "
+                    "connection_string; without them only https://host endpoints are supported"
+                )
+            kwargs["account_host"] = parts.netloc
+    else:
         raise ConfigError(
             "storage.azure needs account_name (with account_key or sas_token) or "
             "connection_string; set them under [storage.azure] in config.toml"
         )
     fs = adlfs.AzureBlobFileSystem(skip_instance_cache=True, **kwargs)
     root = object_root(container, options.get("prefix"), "storage.azure")
-    account = kwargs.get("account_name", "(connection string)")
     where = f"container {container!r} of account {account}"
-    return FsspecStorage(fs, root, "azure", where, probe=container)
+    if endpoint:
+        where += f" at endpoint {endpoint}"
+    store = f"container {container!r}"
+    return FsspecStorage(fs, root, "azure", where, probe=container, store=store)
 
 
 @hookimpl

@@ -13,7 +13,9 @@ from conftest import S3_KEY, S3_REGION, S3_SECRET, create_bucket, free_port
 from otlp2parquet.plugins.storage_fsspec import (
     FsspecStorage,
     check_key,
+    make_azure,
     make_fs,
+    make_gcs,
     make_memory,
     make_r2,
     make_s3,
@@ -166,6 +168,24 @@ def test_missing_bucket_fails_check(s3_server: str) -> None:
         make_s3(options).check()
     create_bucket(s3_server, options["bucket"])
     make_s3(options).check()
+
+
+def test_gcs_and_azure_endpoints_are_checked() -> None:
+    """Emulator endpoints are tested in test_storage_emulators.py; here, refused settings."""
+    pytest.importorskip("gcsfs")
+    pytest.importorskip("adlfs")
+    with pytest.raises(ConfigError, match=r"storage\.gcs\.endpoint .* http\(s\)://host:port"):
+        make_gcs({"bucket": "b", "endpoint": "http://127.0.0.1:9023/storage/v1"})
+    with pytest.raises(ConfigError, match="must not carry a query string") as info:
+        make_azure({"container": "c", "account_name": "a", "endpoint": "https://h/?sig=secret"})
+    assert "secret" not in str(info.value)
+    with pytest.raises(ConfigError, match="needs account_key, sas_token or connection_string"):
+        make_azure({"container": "c", "account_name": "a", "endpoint": "http://127.0.0.1:1/a"})
+    storage = make_gcs({"bucket": "b", "endpoint": "http://127.0.0.1:9023/", "token": "anon"})
+    assert storage.where == "bucket 'b' at endpoint http://127.0.0.1:9023"
+    assert type(storage.fs).__module__ == "gcsfs.core"  # no Storage Control gRPC probe
+    storage = make_azure({"container": "c", "account_name": "acct", "account_key": "a2V5"})
+    assert storage.where == "container 'c' of account acct"
 
 
 @pytest.mark.parametrize(
