@@ -19,10 +19,9 @@ expanded with one ``take`` per level.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ import pyarrow as pa
 from otlp2parquet.errors import ConfigError
 from otlp2parquet.protoview import as_record_views, as_views
 from otlp2parquet.schema import Column, TableSchema
+from otlp2parquet.sources import getter, parse_source
 from otlp2parquet.transforms import EXTRACTORS, TRANSFORMS, Extractor, read
 from otlp2parquet.wirerows import WireRows, descriptor
 from otlp2parquet.wirescan import Unsupported
@@ -39,7 +39,6 @@ from otlp2parquet.wiretransforms import WIRE_EXTRACTORS, WIRE_TRANSFORMS
 log = logging.getLogger(__name__)
 #: Rows read from serialized records at a time (a 64 MiB request holds ~300,000 log records).
 CHUNK_ROWS = 1 << 16
-ALIASES = {"resource": ("resource_group", "resource"), "scope": ("scope_group", "scope")}
 
 
 @dataclass
@@ -112,18 +111,6 @@ def request_rows(
     return rows
 
 
-def _path(text: str) -> tuple[str, tuple[str, ...]]:
-    level, _, rest = text.partition(".")
-    if level in ALIASES:
-        level, first = ALIASES[level]
-        return level, (first, *filter(None, rest.split(".")))
-    return level, tuple(filter(None, rest.split(".")))
-
-
-def _getter(path: Sequence[str]) -> Callable[[Any], Any] | None:
-    return attrgetter(".".join(path)) if path else None
-
-
 class ColumnPlan:
     """How one column is filled."""
 
@@ -133,48 +120,37 @@ class ColumnPlan:
         self.type = column.arrow_type
         self.options = column.options
         where = f"schema {schema.name}, column {column.name}"
-        source = column.source
-        self.extract: Extractor | None = None
-        if source.startswith("extractor:"):
-            name = source.partition(":")[2]
-            if name not in EXTRACTORS:
-                raise ConfigError(f"{where}: unknown extractor {name!r}")
-            self.extract = EXTRACTORS[name]
-            source = str(self.options.get("on", ""))
-        before, expand, after = source.partition("[]")
-        self.level, path = _path(before)
         self.is_list = pa.types.is_list(self.type)
-        if expand and not self.is_list:
-            raise ConfigError(f"{where}: source {column.source!r} expands a list; type is not")
+        src = parse_source(column, self.is_list, where)
+        self.extract: Extractor | None = None
+        if src.extractor:
+            if src.extractor not in EXTRACTORS:
+                raise ConfigError(f"{where}: unknown extractor {src.extractor!r}")
+            self.extract = EXTRACTORS[src.extractor]
+        self.level, path, value_path = src.level, src.path, src.value_path
         self.element_type = self.type.value_type if self.is_list else self.type
-        self.list_getter = _getter(path) if self.is_list else None
+        self.list_getter = getter(path) if self.is_list else None
         self.list_path = ".".join(path)
-        value_path = tuple(filter(None, after.split("."))) if self.is_list else path
-        if self.is_list and not expand and self.extract is None:
-            value_path = ()  # a repeated scalar field, taken as is
-        self.getter = _getter(value_path)
+        self.getter = getter(value_path)
         self.leaf = value_path[-1] if value_path else ""
-        self.parent_getter = _getter(value_path[:-1])
+        self.parent_getter = getter(value_path[:-1])
         self.parent_path = ".".join(value_path[:-1])
-        self.leaf_getter = _getter(value_path[-1:])
-        self.fallback = None
-        self.fallback_path: tuple[str, ...] = ()
-        if "fallback" in self.options:
-            self.fallback_path = _path(str(self.options["fallback"]))[1]
-            self.fallback = _getter(self.fallback_path)
-        name = str(self.options.get("transform", "value"))
+        self.leaf_getter = getter(value_path[-1:])
+        self.fallback_path = src.fallback_path
+        self.fallback = getter(self.fallback_path)
+        name = src.transform
         if name not in TRANSFORMS:
             raise ConfigError(f"{where}: unknown transform {name!r}")
         self.transform = TRANSFORMS[name]
         self.cache_key = (self.level, column.name, column.source, column.arrow, name)
         # reading serialized rows (``wirerows``) where a wire form of the transform exists
         self.list_parts = tuple(path) if self.is_list else ()
-        self.expand = bool(expand)
+        self.expand = src.expand
         self.value_path = value_path
         self.wire_transform = WIRE_TRANSFORMS.get(name)
         self.wire_extract = None
         if self.extract is not None:
-            self.wire_extract = WIRE_EXTRACTORS.get(column.source.partition(":")[2])
+            self.wire_extract = WIRE_EXTRACTORS.get(src.extractor)
         self.wired = (self.wire_extract or self.wire_transform) is not None
 
     def values(self, objects: Sequence[Any], cache: dict[Any, Any]) -> pa.Array:

@@ -11,19 +11,16 @@ columns (resource, scope, metric) are computed once per group and repeated for i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
-from operator import attrgetter
 from typing import Any, cast
 
 from otlp2parquet.errors import ConfigError
 from otlp2parquet.lite.values import LITE_EXTRACTORS, LITE_TRANSFORMS, LiteExtractor
 from otlp2parquet.schema import Column, TableSchema
+from otlp2parquet.sources import getter, parse_source
 from otlp2parquet.types import MappedBatch
-
-#: ``resource`` and ``scope`` are shorthands for a field of their group (as in ``columns.py``).
-ALIASES = {"resource": ("resource_group", "resource"), "scope": ("scope_group", "scope")}
 
 
 @dataclass
@@ -59,19 +56,6 @@ class Rows:
     index: dict[str, list[int]] = field(default_factory=dict)
 
 
-def _path(text: str) -> tuple[str, tuple[str, ...]]:
-    level, _, rest = text.partition(".")
-    parts = tuple(filter(None, rest.split(".")))
-    if level in ALIASES:
-        level, first = ALIASES[level]
-        return level, (first, *parts)
-    return level, parts
-
-
-def _getter(path: Sequence[str]) -> Callable[[Any], Any] | None:
-    return attrgetter(".".join(path)) if path else None
-
-
 class LitePlan:
     """How one column is filled, from its declaration in the schema file."""
 
@@ -79,30 +63,20 @@ class LitePlan:
         self.name = column.name
         self.options = column.options
         where = f"schema {schema.name}, column {column.name}"
-        source = column.source
-        self.extract: LiteExtractor | None = None
-        if source.startswith("extractor:"):
-            name = source.partition(":")[2]
-            if name not in LITE_EXTRACTORS:
-                raise ConfigError(f"{where}: extractor {name!r} has no pyarrow-free form")
-            self.extract = LITE_EXTRACTORS[name]
-            source = str(self.options.get("on", ""))
-        before, expand, after = source.partition("[]")
-        self.level, path = _path(before)
         self.is_list = column.type_spec.kind == "list"
-        if expand and not self.is_list:
-            raise ConfigError(f"{where}: source {column.source!r} expands a list; type is not")
-        self.list_getter = _getter(path) if self.is_list else None
-        value_path = tuple(filter(None, after.split("."))) if self.is_list else path
-        if self.is_list and not expand and self.extract is None:
-            value_path = ()  # a repeated scalar field, taken as is
-        self.getter = _getter(value_path)
+        src = parse_source(column, self.is_list, where)
+        self.extract: LiteExtractor | None = None
+        if src.extractor:
+            if src.extractor not in LITE_EXTRACTORS:
+                raise ConfigError(f"{where}: extractor {src.extractor!r} has no pyarrow-free form")
+            self.extract = LITE_EXTRACTORS[src.extractor]
+        self.level, value_path = src.level, src.value_path
+        self.list_getter = getter(src.path) if self.is_list else None
+        self.getter = getter(value_path)
         self.leaf = value_path[-1] if value_path else ""
-        self.parent_getter = _getter(value_path[:-1])
-        self.fallback = None
-        if "fallback" in self.options:
-            self.fallback = _getter(_path(str(self.options["fallback"]))[1])
-        name = str(self.options.get("transform", "value"))
+        self.parent_getter = getter(value_path[:-1])
+        self.fallback = getter(src.fallback_path)
+        name = src.transform
         if name not in LITE_TRANSFORMS:
             raise ConfigError(
                 f"{where}: transform {name!r} has no pyarrow-free form (otlp2parquet.lite.values)"
