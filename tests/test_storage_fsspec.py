@@ -172,8 +172,8 @@ def test_missing_bucket_fails_check(s3_server: str) -> None:
 
 def test_gcs_and_azure_endpoints_are_checked() -> None:
     """Emulator endpoints are tested in test_storage_emulators.py; here, refused settings."""
-    pytest.importorskip("gcsfs")
-    pytest.importorskip("adlfs")
+    pytest.importorskip("gcsfs", reason="the endpoint checks need the 'gcs' extra (gcsfs)")
+    pytest.importorskip("adlfs", reason="the endpoint checks need the 'azure' extra (adlfs)")
     with pytest.raises(ConfigError, match=r"storage\.gcs\.endpoint .* http\(s\)://host:port"):
         make_gcs({"bucket": "b", "endpoint": "http://127.0.0.1:9023/storage/v1"})
     with pytest.raises(ConfigError, match="must not carry a query string") as info:
