@@ -1,9 +1,7 @@
 """Exports of a TableSchema: ClickHouse DDL, Iceberg schema and a JSON description.
 
-All three read the schema file's data only. Iceberg field ids: each column declares its own
-``id`` (below ``NESTED_ID_BASE``); the ids of a column's nested fields (list element, map key and
-value) derive from it as ``NESTED_ID_BASE + 10 * id + k``, so adding a column never renumbers
-another one.
+All three read the schema file's data only; the Iceberg schema and its field ids are defined in
+``otlp2parquet.iceberg_json``.
 """
 
 from __future__ import annotations
@@ -11,17 +9,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
+from otlp2parquet import iceberg_json
 from otlp2parquet.errors import ConfigError
 
 if TYPE_CHECKING:
     from pyiceberg.schema import Schema as IcebergSchema
-    from pyiceberg.types import IcebergType
 
     from otlp2parquet.schema import Column, TableSchema
 
-NESTED_ID_BASE = 1000
 _TTL = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _TTL_UNITS = {"s": "Second", "m": "Minute", "h": "Hour", "d": "Day", "w": "Week", "": "Day"}
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -105,63 +100,11 @@ def clickhouse_database(database: str) -> str:
     return f"CREATE DATABASE IF NOT EXISTS {database};"
 
 
-def _iceberg_type(dtype: pa.DataType, column_id: int, counter: list[int]) -> IcebergType:
-    from pyiceberg import types as it
-
-    if pa.types.is_map(dtype):
-        key_id, value_id = _next_id(column_id, counter), _next_id(column_id, counter)
-        return it.MapType(
-            key_id=key_id,
-            key_type=_iceberg_type(dtype.key_type, column_id, counter),
-            value_id=value_id,
-            value_type=_iceberg_type(dtype.item_type, column_id, counter),
-            value_required=not dtype.item_field.nullable,
-        )
-    if pa.types.is_list(dtype):
-        element_id = _next_id(column_id, counter)
-        return it.ListType(
-            element_id=element_id,
-            element_type=_iceberg_type(dtype.value_type, column_id, counter),
-            element_required=not dtype.value_field.nullable,
-        )
-    if pa.types.is_timestamp(dtype):
-        return it.TimestamptzType() if dtype.tz else it.TimestampType()
-    scalars = {
-        pa.string(): it.StringType(),
-        pa.bool_(): it.BooleanType(),
-        pa.int32(): it.IntegerType(),
-        pa.int64(): it.LongType(),
-        pa.float64(): it.DoubleType(),
-    }
-    if dtype in scalars:
-        return scalars[dtype]
-    raise ConfigError(f"Arrow type {dtype} has no Iceberg counterpart")
-
-
-def _next_id(column_id: int, counter: list[int]) -> int:
-    counter[0] += 1
-    return NESTED_ID_BASE + 10 * column_id + counter[0]
-
-
 def iceberg_schema(schema: TableSchema) -> IcebergSchema:
-    """The Iceberg v2 schema of a table, field ids from the schema file."""
+    """The Iceberg v2 schema of a table, field ids from the schema file (``iceberg_json``)."""
     from pyiceberg.schema import Schema
-    from pyiceberg.types import NestedField
 
-    fields = []
-    for column in schema.columns:
-        if column.field_id >= NESTED_ID_BASE:
-            raise ConfigError(f"schema {schema.name}: column id {column.field_id} is too large")
-        fields.append(
-            NestedField(
-                field_id=column.field_id,
-                name=column.name,
-                field_type=_iceberg_type(column.arrow_type, column.field_id, [0]),
-                required=not column.nullable,
-                doc=column.options.get("doc"),
-            )
-        )
-    return Schema(*fields)
+    return Schema.model_validate(iceberg_json.schema_json(schema))
 
 
 def describe_json(schema: TableSchema) -> dict[str, Any]:

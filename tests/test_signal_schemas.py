@@ -11,6 +11,7 @@ import pytest
 from pyiceberg.schema import index_by_id
 
 from otlp2parquet.errors import ConfigError
+from otlp2parquet.iceberg_json import NESTED_ID_BASE
 from otlp2parquet.schema import (
     arrow_type,
     clickhouse_ddl,
@@ -21,7 +22,7 @@ from otlp2parquet.schema import (
     load_table_schema,
     parse_table_schema,
 )
-from otlp2parquet.schema_export import NESTED_ID_BASE, ttl_interval
+from otlp2parquet.schema_export import ttl_interval
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 MAP = ("map<string, string>", "Map(LowCardinality(String), String)")

@@ -17,7 +17,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from otlp2parquet import iceberg_json
 from otlp2parquet.errors import CatalogError
+from otlp2parquet.iceberg_json import PROP_SCHEMA_VERSION
 from otlp2parquet.schema import TableSchema, iceberg_schema
 
 if TYPE_CHECKING:
@@ -30,30 +32,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Table properties set at creation.
-TABLE_PROPERTIES = {
-    "format-version": "2",
-    "commit.manifest-merge.enabled": "true",
-    "write.metadata.delete-after-commit.enabled": "true",
-    "write.parquet.compression-codec": "zstd",
-}
-PROP_SCHEMA = "otlp2parquet.schema"
-PROP_SCHEMA_VERSION = "otlp2parquet.schema-version"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def partition_spec(schema: TableSchema, ice: Schema) -> PartitionSpec:
     """Identity on the service column, hour of the time column: the file layout's partitions,
     so ``add_files`` infers each file's partition from its own statistics."""
-    from pyiceberg.partitioning import PartitionField, PartitionSpec
-    from pyiceberg.transforms import HourTransform, IdentityTransform
+    from pyiceberg.partitioning import PartitionSpec
 
-    service = ice.find_field(schema.service_column)
-    when = ice.find_field(schema.time_column)
-    return PartitionSpec(
-        PartitionField(service.field_id, 1000, IdentityTransform(), schema.service_column),
-        PartitionField(when.field_id, 1001, HourTransform(), f"{schema.time_column}_hour"),
-    )
+    ids = {f.name: f.field_id for f in ice.fields}
+    return PartitionSpec.model_validate(iceberg_json.partition_spec_json(schema, ids))
 
 
 def ensure_table(catalog: PyCatalog, identifier: tuple[str, str], schema: TableSchema) -> Table:
@@ -65,11 +53,7 @@ def ensure_table(catalog: PyCatalog, identifier: tuple[str, str], schema: TableS
     except NoSuchTableError:
         _ensure_namespace(catalog, identifier[0])
         ice = iceberg_schema(schema)
-        props = {
-            **TABLE_PROPERTIES,
-            PROP_SCHEMA: schema.name,
-            PROP_SCHEMA_VERSION: str(schema.version),
-        }
+        props = iceberg_json.table_properties(schema)
         try:
             table = catalog.create_table(
                 identifier,
