@@ -126,3 +126,29 @@ def table_properties(schema: TableSchema) -> dict[str, str]:
         PROP_SCHEMA: schema.name,
         PROP_SCHEMA_VERSION: str(schema.version),
     }
+
+
+#: The table property that maps Parquet column names to field ids (our files carry no ids).
+NAME_MAPPING = "schema.name-mapping.default"
+
+
+def name_mapping(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The name mapping of an Iceberg schema JSON, so readers find columns of Parquet files
+    without field ids by name (as pyiceberg's ``add_files`` sets it)."""
+    return [_mapped(f["id"], f["name"], f["type"]) for f in schema["fields"]]
+
+
+def _mapped(field_id: int, name: str, field_type: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"field-id": field_id, "names": [name]}
+    if isinstance(field_type, dict):
+        kind = field_type["type"]
+        if kind == "struct":
+            out["fields"] = name_mapping(field_type)
+        elif kind == "list":
+            out["fields"] = [_mapped(field_type["element-id"], "element", field_type["element"])]
+        elif kind == "map":
+            out["fields"] = [
+                _mapped(field_type["key-id"], "key", field_type["key"]),
+                _mapped(field_type["value-id"], "value", field_type["value"]),
+            ]
+    return out
