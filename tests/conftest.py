@@ -6,6 +6,8 @@ import logging
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,3 +72,53 @@ def s3_options(s3_server: str, make_bucket: Callable[..., str]) -> dict[str, Any
         "access_key_id": S3_KEY,
         "secret_access_key": S3_SECRET,
     }
+
+
+@dataclass
+class RestCatalog:
+    """A running Iceberg REST catalog stand-in whose warehouse is in ``bucket`` on the S3 server
+    at ``endpoint`` (R2 Data Catalog's arrangement: the tables live in the data bucket)."""
+
+    server: Any  # iceberg_rest_standin.RestCatalogServer
+    bucket: str
+    endpoint: str
+    warehouse: str = "0123abcd_otlp-data"
+    token: str = "r2-api-token"
+
+    def mirror(self, objects: dict[str, bytes]) -> None:
+        """Copy an R2 stand-in's objects to the S3 bucket, where pyiceberg reads them."""
+        import boto3
+
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=S3_REGION,
+            aws_access_key_id=S3_KEY,
+            aws_secret_access_key=S3_SECRET,
+        )
+        for key, data in objects.items():
+            s3.put_object(Bucket=self.bucket, Key=key, Body=data)
+
+
+@pytest.fixture
+def rest_catalog(
+    tmp_path: Path, s3_server: str, make_bucket: Callable[..., str]
+) -> Iterator[RestCatalog]:
+    """``tests/iceberg_rest_standin.py`` (pyiceberg's SqlCatalog behind the Iceberg REST
+    protocol) with its warehouse in a fresh bucket of ``s3_server``."""
+    from iceberg_rest_standin import RestCatalogServer
+
+    bucket = make_bucket()
+    properties = {
+        "uri": f"sqlite:///{tmp_path}/rest-catalog.db",
+        "warehouse": f"s3://{bucket}/__r2_data_catalog",
+        "s3.endpoint": s3_server,
+        "s3.access-key-id": S3_KEY,
+        "s3.secret-access-key": S3_SECRET,
+        "s3.region": S3_REGION,
+        "s3.force-virtual-addressing": "false",
+    }
+    setup = RestCatalog(None, bucket, s3_server)
+    with RestCatalogServer(properties, token=setup.token, prefix=setup.warehouse) as server:
+        setup.server = server
+        yield setup

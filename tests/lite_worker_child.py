@@ -1,9 +1,11 @@
-"""Run in a subprocess by test_lite_worker.py: the Cloudflare Worker's fetch path with ``pyarrow``
-and ``numpy`` made unimportable, through the binding stand-ins; every object the R2 stand-in
-holds is written under ``OUT``, and a JSON report is printed.
+"""Run in a subprocess by test_lite_worker.py: the Cloudflare Worker's fetch path with ``pyarrow``,
+``numpy`` and ``pyiceberg`` made unimportable, through the binding stand-ins; every object the R2
+stand-in holds is written under ``OUT``, and a JSON report is printed.
 
 Usage: ``python lite_worker_child.py IN_DIR OUT_DIR`` where IN_DIR holds ``requests.json``:
-``[{"path", "content_type", "encoding", "body_file"}, ...]``."""
+``[{"path", "content_type", "encoding", "body_file"}, ...]`` and optionally ``catalog.json``
+(``{"bucket", "uri", "warehouse", "token"}``): then the direct-write run also keeps KV receipts
+and syncs them into that Iceberg REST catalog with the cron handler."""
 
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-BLOCKED = ("pyarrow", "numpy")
+BLOCKED = ("pyarrow", "numpy", "pyiceberg")
 
 
 class Blocker(importlib.abc.MetaPathFinder):
-    """Refuses pyarrow and numpy, as Cloudflare's Python Workers runtime does."""
+    """Refuses pyarrow and numpy, as Cloudflare's Python Workers runtime does (and pyiceberg,
+    which needs pyarrow for what the catalog sync does)."""
 
     def find_spec(self, name: str, path: Any, target: Any = None) -> None:
         if name.partition(".")[0] in BLOCKED:
@@ -34,11 +37,13 @@ async def no_receipts(payload: str) -> int:
 def main(inputs: Path, out: Path) -> dict[str, Any]:
     sys.meta_path.insert(0, Blocker())
     sys.path.insert(0, str(Path(__file__).parent))
-    from cloudflare_standins import DurableObjectNamespace, R2Bucket, ServiceBinding
+    from cloudflare_standins import DurableObjectNamespace, KVNamespace, R2Bucket, ServiceBinding
     from otlp2parquet.plugins.platform_cloudflare import boundary, handlers, worker
     from otlp2parquet.plugins.platform_cloudflare.batcher import Batcher
 
     report: dict[str, Any] = {"responses": []}
+    catalog_file = inputs / "catalog.json"
+    catalog = json.loads(catalog_file.read_text()) if catalog_file.exists() else None
     for batching in (False, True):
         worker.reset()
         env = SimpleNamespace(
@@ -48,6 +53,13 @@ def main(inputs: Path, out: Path) -> dict[str, Any]:
             OTLP2PARQUET_STORAGE_R2_BINDING_BUCKET="otlp-data",
             OTLP2PARQUET_STORAGE_R2_BINDING_PREFIX="batched" if batching else "direct",
         )
+        if catalog and not batching:
+            env.PENDING_FILES = KVNamespace()
+            env.OTLP2PARQUET_STORAGE_R2_BINDING_BUCKET = catalog["bucket"]
+            env.OTLP2PARQUET_CATALOG_MODE = "iceberg"
+            env.OTLP2PARQUET_ICEBERG_REST_URI = catalog["uri"]
+            env.OTLP2PARQUET_ICEBERG_WAREHOUSE = catalog["warehouse"]
+            env.OTLP2PARQUET_ICEBERG_TOKEN = catalog["token"]
         if batching:
             env.OTLP_BATCHER = DurableObjectNamespace(Batcher)
             env.OTLP_BATCHER.env = env
@@ -66,6 +78,8 @@ def main(inputs: Path, out: Path) -> dict[str, Any]:
                 asyncio.run(env.OTLP_BATCHER.fire_alarm(signal))
         else:
             report["pipeline"] = type(worker.get_app(env).pipeline).__name__
+            if catalog:
+                report["sync"] = asyncio.run(handlers.scheduled(env))
         for key, data in env.OTLP_BUCKET.objects.items():
             target = out / key
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,12 @@
-"""Run inside Pyodide by tests/pyodide/run.mjs. Two parts:
+"""Run inside Pyodide by tests/pyodide/run.mjs. Three parts:
 
 1. the lite Parquet writer: each table of /stage/columns.json to /out/<table>.parquet;
 2. the Worker's protobuf path minus the bindings: /stage/<signal>.pb decoded by otlp2parquet's
    protobuf decoder (protobuf's pure-Python implementation), mapped by the lite mappers and
-   written to /out/mapped-<table>.parquet.
+   written to /out/mapped-<table>.parquet;
+3. the Worker's Iceberg files: a manifest and a manifest list (Avro) adding the mapped logs file
+   to the table whose metadata is /stage/iceberg.json, as /out/manifest.avro and
+   /out/manifest-list.avro.
 
 A report goes to /out/report.json."""
 
@@ -16,6 +19,7 @@ os.environ["PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"] = "python"  # no upb build 
 
 from otlp2parquet.plugins.decode_protobuf import ProtobufDecoder
 
+from otlp2parquet.lite.iceberg_manifest import DataFile, TableLayout, manifest, manifest_list
 from otlp2parquet.lite.mapping import LiteRecordMapper, LiteTable
 from otlp2parquet.lite.metrics import LiteMetricsMapper
 from otlp2parquet.lite.parquet_writer import LiteParquetWriter
@@ -40,8 +44,48 @@ for signal in ("logs", "traces", "metrics"):
         mapped = mapper.map(decoder.decode(source.read(), signal))
     for name, table in mapped.tables.items():
         rows[name] = table.num_rows
+        if name == "logs":
+            mapped_logs = table
         with open(f"/out/mapped-{name}.parquet", "wb") as sink:
             sink.write(writer.to_bytes(table, schemas[name]))
+
+with open("/stage/iceberg.json", encoding="utf-8") as source:
+    iceberg = json.load(source)
+layout = TableLayout.from_metadata(iceberg["metadata"], "otel_logs")
+logs = load_table_schema("logs")
+first = min(mapped_logs.column(logs.time_column))  # the samples span hours: one hour's bounds
+data_file = DataFile(
+    path="s3://otlp-data/logs/mapped-logs.parquet",
+    rows=mapped_logs.num_rows,
+    size=os.path.getsize("/out/mapped-logs.parquet"),
+    service_column=logs.service_column,
+    service=iceberg["service"],
+    time_column=logs.time_column,
+    min_ts_us=first,
+    max_ts_us=first,
+)
+manifest_bytes, summaries = manifest(layout, [data_file], snapshot_id=7)
+with open("/out/manifest.avro", "wb") as sink:
+    sink.write(manifest_bytes)
+entry = {
+    "manifest_path": iceberg["manifest_path"],
+    "manifest_length": len(manifest_bytes),
+    "partition_spec_id": layout.spec_id,
+    "content": 0,
+    "sequence_number": 1,
+    "min_sequence_number": 1,
+    "added_snapshot_id": 7,
+    "added_files_count": 1,
+    "existing_files_count": 0,
+    "deleted_files_count": 0,
+    "added_rows_count": data_file.rows,
+    "existing_rows_count": 0,
+    "deleted_rows_count": 0,
+    "partitions": summaries,
+    "key_metadata": None,
+}
+with open("/out/manifest-list.avro", "wb") as sink:
+    sink.write(manifest_list([entry], 7, None, 1))
 
 report = {
     "platform": sys.platform,

@@ -79,6 +79,10 @@ def test_batching_and_catalog_blocks(tmp_path: Path) -> None:
         "--catalog",
         "--kv-namespace-id",
         "0f2ac74b498b48028cb68387c421e279",
+        "--catalog-uri",
+        "https://catalog.cloudflarestorage.com/0123abcd/otlp2parquet",
+        "--warehouse",
+        "0123abcd_otlp2parquet",
         "--basic-auth-user",
         "otel",
     )
@@ -92,6 +96,9 @@ def test_batching_and_catalog_blocks(tmp_path: Path) -> None:
     variables = config["vars"]
     assert variables["OTLP2PARQUET_BATCH_MAX_ROWS"] == "5000"
     assert variables["OTLP2PARQUET_CATALOG_MODE"] == "iceberg"
+    assert variables["OTLP2PARQUET_ICEBERG_REST_URI"].endswith("/0123abcd/otlp2parquet")
+    assert variables["OTLP2PARQUET_ICEBERG_WAREHOUSE"] == "0123abcd_otlp2parquet"
+    assert "OTLP2PARQUET_ICEBERG_TOKEN" not in variables  # a secret too
     assert variables["OTLP2PARQUET_BASIC_AUTH_USERNAME"] == "otel"
     assert "OTLP2PARQUET_BASIC_AUTH_PASSWORD" not in variables  # a secret, never in the file
 
@@ -100,6 +107,7 @@ def test_batching_and_catalog_blocks(tmp_path: Path) -> None:
     ("flags", "message"),
     [
         (["--catalog"], "kv-namespace-id"),
+        (["--catalog", "--kv-namespace-id", "x"], "--catalog-uri and --warehouse"),
         (["--name", "Not Valid"], "--name"),
         (["--max-rows", "0"], "max-rows"),
         (["--templates", "/nonexistent"], "templates not found"),

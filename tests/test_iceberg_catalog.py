@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import S3_KEY, S3_REGION, S3_SECRET, RestCatalog
 from iceberg_support import BASE_HOUR_US, HOUR_US, table_files, write_file
 from otlp2parquet.plugins.catalog_iceberg import make_iceberg
 from otlp2parquet.plugins.catalog_iceberg.tables import append_files
@@ -237,3 +238,60 @@ def test_type_promotion_evolves_and_older_writers_still_register(storage: Any) -
     straggler.commit([written])
     assert written.catalog == "committed"
     assert straggler.table("logs").scan().to_arrow().num_rows == 9
+
+
+class S3ObjectIO:
+    """The lite committer's ObjectIO over an s3fs filesystem."""
+
+    def __init__(self, fs: Any) -> None:
+        self.fs = fs
+
+    def put_object(self, url: str, data: bytes) -> None:
+        self.fs.pipe(url.removeprefix("s3://"), data)
+
+    def get_object(self, url: str) -> bytes:
+        return bytes(self.fs.cat(url.removeprefix("s3://")))
+
+
+def test_rest_catalog_with_pyiceberg_then_the_worker_committer(rest_catalog: RestCatalog) -> None:
+    """``catalog_type = "rest"``: pyiceberg's REST client registers the server's files; the
+    Worker's pyarrow-free committer then appends to the same table, carrying pyiceberg's
+    manifests forward and skipping files already registered."""
+    from otlp2parquet.plugins.platform_cloudflare import boundary
+    from otlp2parquet.plugins.storage_fsspec import make_s3
+
+    from otlp2parquet.lite.iceberg_rest import LiteIcebergCatalog, RestCatalogClient, RestSettings
+
+    storage = make_s3(
+        {
+            "bucket": rest_catalog.bucket,
+            "endpoint": rest_catalog.endpoint,
+            "region": S3_REGION,
+            "access_key_id": S3_KEY,
+            "secret_access_key": S3_SECRET,
+        }
+    )
+    options = {
+        "rest_uri": rest_catalog.server.uri,
+        "warehouse": rest_catalog.warehouse,
+        "token": rest_catalog.token,
+    }
+    cat = catalog(storage, **options)
+    assert cat.settings.kind == "rest"
+    logs = load_table_schema("logs")
+    first = [write_file(storage, logs, "a"), write_file(storage, logs, "b")]
+    cat.commit(first)
+    assert {f.catalog for f in first} == {"committed"}
+    cat.close()
+
+    settings = RestSettings.from_options({"namespace": "otlp", **options})
+    client = RestCatalogClient(settings, boundary.http_send)
+    lite = LiteIcebergCatalog(settings, client, S3ObjectIO(storage.fs), schemas())
+    later = write_file(storage, logs, "c", hour_us=BASE_HOUR_US + HOUR_US)
+    assert lite.append("logs", [first[0], later]) == 1  # first[0] is registered already
+
+    table = rest_catalog.server.catalog.load_table(("otlp", "otel_logs"))
+    assert sorted(table_files(table)) == sorted([first[0].url, first[1].url, later.url])
+    rows = table.scan(selected_fields=("ServiceName",)).to_arrow()
+    assert sorted(rows["ServiceName"].to_pylist()) == ["a"] * 3 + ["b"] * 3 + ["c"] * 3
+    assert len(table.metadata.snapshots) == 2

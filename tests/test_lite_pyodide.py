@@ -21,8 +21,11 @@ import opentelemetry.proto
 import pluggy
 import pyarrow.parquet as pq
 import pytest
+from pyiceberg.io.pyarrow import PyArrowFileIO
+from pyiceberg.manifest import read_manifest_list
 from signal_samples import decoder, full_requests, mapper
 from test_lite_equivalence import lite_mapper
+from test_lite_iceberg import iceberg_logs_table
 
 from otlp2parquet.commands.deploy import vendor
 from otlp2parquet.schema import load_table_schema
@@ -80,6 +83,13 @@ def test_the_lite_path_runs_in_pyodide(node: str, tmp_path: Path) -> None:
     tables = tables_for(requests)
     columns = {name: columns for name, (columns, _) in tables.items()}
     (stage / "columns.json").write_text(json.dumps(columns))
+    table = iceberg_logs_table(tmp_path)
+    iceberg = {
+        "metadata": table.metadata.model_dump(by_alias=True, mode="json"),
+        "manifest_path": str(out / "manifest.avro"),
+        "service": "checkout",
+    }
+    (stage / "iceberg.json").write_text(json.dumps(iceberg))
     done = subprocess.run(
         [node, "run.mjs", str(stage), str(HERE / "pyodide_lite_script.py"), str(out)],
         cwd=PYODIDE_DIR,
@@ -107,3 +117,10 @@ def test_the_lite_path_runs_in_pyodide(node: str, tmp_path: Path) -> None:
             duckdb.sql(f"SELECT * FROM read_parquet('{p}')").fetchall() for p in (written, normal)
         ]
         assert repr(rows[0]) == repr(rows[1]), name
+    io_ = PyArrowFileIO()
+    (listed,) = read_manifest_list(io_.new_input(str(out / "manifest-list.avro")))
+    assert listed.added_snapshot_id == 7 and listed.added_rows_count == report["rows"]["logs"]
+    (entry,) = listed.fetch_manifest_entry(io_)
+    assert entry.data_file.file_path == "s3://otlp-data/logs/mapped-logs.parquet"
+    assert entry.data_file.record_count == report["rows"]["logs"]
+    assert entry.data_file.partition[0] == "checkout"

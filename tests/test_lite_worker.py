@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from conftest import RestCatalog
 from signal_samples import decoder, example, mapper
 
 from otlp2parquet.assembly import bootstrap
@@ -45,10 +46,15 @@ REQUESTS = [  # path, content type, encoding, body
 
 
 def run_child(
-    tmp_path_factory: pytest.TempPathFactory, pythonpath: str = ""
+    tmp_path_factory: pytest.TempPathFactory,
+    pythonpath: str = "",
+    catalog: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], Path]:
-    """The Worker in a subprocess without pyarrow and numpy; its report and output directory."""
+    """The Worker in a subprocess without pyarrow, numpy and pyiceberg; its report and output
+    directory. With ``catalog``, the direct run's files are synced into that REST catalog."""
     inputs, out = tmp_path_factory.mktemp("in"), tmp_path_factory.mktemp("out")
+    if catalog:
+        (inputs / "catalog.json").write_text(json.dumps(catalog))
     listed = []
     for n, (path, content_type, encoding, body) in enumerate(REQUESTS):
         (inputs / f"body{n}").write_bytes(body())
@@ -131,6 +137,41 @@ def test_the_files_equal_the_pyarrow_path(worker_run: Any, name: str, signal: st
     assert pq.read_schema(path).equals(pq.read_schema(normal))
     assert pq.read_metadata(path).created_by.endswith("(lite writer)")
     assert pq.read_metadata(io.BytesIO(normal.read_bytes())).num_rows == expected.num_rows
+
+
+def test_the_cron_sync_registers_files_without_pyarrow_or_pyiceberg(
+    tmp_path_factory: pytest.TempPathFactory, rest_catalog: RestCatalog
+) -> None:
+    """The Worker's Iceberg commit (``otlp2parquet.lite.iceberg_rest``) with pyarrow, numpy and
+    pyiceberg unimportable; pyiceberg reads the resulting tables here."""
+    settings = {
+        "bucket": rest_catalog.bucket,
+        "uri": rest_catalog.server.uri,
+        "warehouse": rest_catalog.warehouse,
+        "token": rest_catalog.token,
+    }
+    report, out = run_child(tmp_path_factory, catalog=settings)
+    assert report["loaded"] == []
+    assert report["sync"] == {"receipts": 7, "committed": 7, "failed": 0, "unreadable": 0}
+    rest_catalog.mirror(
+        {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    )
+    catalog = rest_catalog.server.catalog
+    logs = catalog.load_table(("otlp", "otel_logs")).scan().to_arrow()
+    assert logs.num_rows == LOG_LINES + 1  # and the one event of events.json
+    bodies = sorted(logs["Body"].to_pylist())
+    assert bodies[:LOG_LINES] == [f"hello {i}" for i in range(LOG_LINES)]
+    spans = catalog.load_table(("otlp", "otel_traces")).scan(selected_fields=("SpanKind",))
+    assert spans.to_arrow()["SpanKind"].to_pylist() == ["Server"]
+    tables = {name for _, name in catalog.list_tables("otlp")}
+    assert tables == {
+        "otel_logs",
+        "otel_traces",
+        "otel_metrics_gauge",
+        "otel_metrics_sum",
+        "otel_metrics_histogram",
+        "otel_metrics_exponential_histogram",
+    }
 
 
 def test_the_deployed_copy_runs_without_pyarrow(

@@ -99,6 +99,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="register files in the R2 Data Catalog (KV receipts + cron trigger)",
     )
     cf.add_argument("--kv-namespace-id", default="", help="id of the PENDING_FILES namespace")
+    cf.add_argument(
+        "--catalog-uri",
+        default="",
+        help="the catalog's Iceberg REST URI (`wrangler r2 bucket catalog enable` prints it)",
+    )
+    cf.add_argument("--warehouse", default="", help="the catalog's warehouse name (printed too)")
     cf.add_argument("--cron", default="*/5 * * * *", help="catalog sync schedule")
     cf.add_argument("--basic-auth-user", default="", help="turn basic auth on for this user")
     cf.add_argument("--compatibility-date", default=datetime.date.today().isoformat())
@@ -121,6 +127,11 @@ def run_cloudflare(args: argparse.Namespace) -> int:
             "--catalog needs --kv-namespace-id (create one with: "
             "npx wrangler kv namespace create PENDING_FILES)"
         )
+    if args.catalog and not (args.catalog_uri and args.warehouse):
+        raise ConfigError(
+            "--catalog needs --catalog-uri and --warehouse, as `npx wrangler r2 bucket catalog "
+            "enable BUCKET` prints them (Catalog URI, Warehouse)"
+        )
     if args.max_rows < 1 or args.max_age_secs <= 0:
         raise ConfigError("--max-rows must be >= 1 and --max-age-secs > 0")
     values = {
@@ -132,6 +143,8 @@ def run_cloudflare(args: argparse.Namespace) -> int:
         "BATCH_MAX_ROWS": str(args.max_rows),
         "BATCH_MAX_AGE_SECS": f"{args.max_age_secs:g}",
         "KV_NAMESPACE_ID": args.kv_namespace_id,
+        "CATALOG_URI": args.catalog_uri,
+        "WAREHOUSE": args.warehouse,
         "CRON": args.cron,
         "BASIC_AUTH_USERNAME": args.basic_auth_user,
         "COMPATIBILITY_DATE": args.compatibility_date,

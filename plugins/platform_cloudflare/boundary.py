@@ -16,6 +16,8 @@ import asyncio
 import concurrent.futures
 import inspect
 import logging
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,3 +145,29 @@ async def response_parts(response: Any) -> tuple[int, str]:
     if IN_WORKER:
         return int(response.status), str(await response.text())
     return response.status, response.body.decode("utf-8", errors="replace")
+
+
+def http_send(
+    method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float = 30.0
+) -> tuple[int, bytes]:
+    """``(status, body)`` of an outgoing HTTP request (``fetch`` in a Worker, urllib under
+    CPython), from synchronous code; OSError when the host cannot be reached."""
+    if IN_WORKER:
+
+        async def go() -> tuple[int, bytes]:
+            init: dict[str, Any] = {"method": method, "headers": to_js_object(headers)}
+            if body:
+                init["body"] = to_js_bytes(body)
+            response = await js.fetch(url, to_js_object(init))
+            return int(response.status), to_py_bytes(await response.arrayBuffer())
+
+        try:
+            return run_sync(go())
+        except Exception as exc:  # a JavaScript TypeError: the fetch itself failed
+            raise OSError(f"fetch {url} failed: {exc}") from exc
+    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.read()

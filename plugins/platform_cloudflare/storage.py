@@ -67,35 +67,38 @@ class R2BindingStorage:
         return f"r2://{self.bucket_name}/{self.full(key) if key else self.prefix}"
 
     @contextlib.contextmanager
-    def _failures(self, action: str, key: str) -> Iterator[None]:
+    def _failures(self, action: str, shown: str) -> Iterator[None]:
         try:
             yield
         except StorageError:
             raise
         except Exception as exc:  # any binding failure becomes StorageError, with its cause
             raise StorageError(
-                f"R2 binding {self.binding} cannot {action} {self.url(key)}: "
-                f"{type(exc).__name__}: {exc}"
+                f"R2 binding {self.binding} cannot {action} {shown}: {type(exc).__name__}: {exc}"
             ) from exc
 
+    def _write(self, bucket_key: str, data: bytes, shown: str) -> None:
+        with self._failures("write", shown):
+            boundary.wait(self.bucket.put(bucket_key, boundary.to_js_bytes(data)))
+
+    def _read(self, bucket_key: str, shown: str) -> bytes:
+        with self._failures("read", shown):
+            body = boundary.wait(self.bucket.get(bucket_key))
+            if body is None:
+                raise StorageError(f"R2 binding {self.binding}: {shown} not found")
+            return boundary.to_py_bytes(boundary.wait(body.arrayBuffer()))
+
     def put(self, key: str, data: bytes) -> None:
-        full = self.full(key)
-        with self._failures("write", key):
-            boundary.wait(self.bucket.put(full, boundary.to_js_bytes(data)))
+        self._write(self.full(key), data, self.url(key))
 
     def get(self, key: str) -> bytes:
-        full = self.full(key)
-        with self._failures("read", key):
-            body = boundary.wait(self.bucket.get(full))
-            if body is None:
-                raise StorageError(f"R2 binding {self.binding}: {self.url(key)} not found")
-            return boundary.to_py_bytes(boundary.wait(body.arrayBuffer()))
+        return self._read(self.full(key), self.url(key))
 
     def list(self, prefix: str = "") -> list[str]:
         """Keys under the prefix that start with ``prefix``, sorted (every page)."""
         keys: list[str] = []
         cursor = None
-        with self._failures("list", prefix):
+        with self._failures("list", f"r2://{self.bucket_name}/{self.prefix}{prefix}"):
             while True:
                 options: dict[str, Any] = {"prefix": self.prefix + prefix}
                 if cursor:
@@ -108,11 +111,33 @@ class R2BindingStorage:
 
     def delete(self, key: str) -> None:
         full = self.full(key)
-        with self._failures("delete", key):
+        with self._failures("delete", self.url(key)):
             boundary.wait(self.bucket.delete(full))
 
+    def bucket_key(self, url: str) -> str:
+        """The bucket key of ``s3://BUCKET/KEY`` or ``r2://BUCKET/KEY`` (Iceberg metadata
+        locations); StorageError when the URL is in another bucket."""
+        scheme, _, rest = url.partition("://")
+        bucket, _, key = rest.partition("/")
+        if scheme not in ("s3", "s3a", "r2") or bucket != self.bucket_name or not key:
+            raise StorageError(
+                f"{url} is not in the R2 bucket {self.bucket_name!r} of binding {self.binding}; "
+                "the Iceberg table must live in the bucket the Worker writes to"
+            )
+        try:
+            return check_key(key)
+        except ValueError as exc:
+            raise StorageError(f"{url}: {exc}") from None
+
+    def put_object(self, url: str, data: bytes) -> None:
+        """Write by URL, outside the key prefix (the table's metadata directory)."""
+        self._write(self.bucket_key(url), data, url)
+
+    def get_object(self, url: str) -> bytes:
+        return self._read(self.bucket_key(url), url)
+
     def check(self) -> None:
-        with self._failures("reach", ""):
+        with self._failures("reach", self.url("")):
             boundary.wait(self.bucket.list(boundary.to_js_object({"limit": 1})))
 
 

@@ -5,7 +5,8 @@ written files and their sync into the catalog from the cron trigger.
 The catalog is never committed to inside a request: the in-request pipeline runs with
 ``catalog_mode = "none"`` and, when the configured mode is not ``none``, every written file gets a
 KV receipt ``pending:{timestamp_ms}:{uuid}`` (binding ``PENDING_FILES``) that ``sync_catalog``
-commits through the configured catalog component and deletes.
+commits (``catalog.make_catalog``: Iceberg through its REST protocol, or the configured catalog
+component) and deletes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from otlp2parquet.errors import CatalogError, StorageError, UnsupportedMediaType
 from otlp2parquet.types import IngestResult, Partition, WrittenFile
 
 from . import boundary
+from .catalog import ICEBERG, make_catalog, rest_settings
 from .storage import KvReceiptStore, env_binding, use_env
 
 if TYPE_CHECKING:
@@ -197,6 +199,8 @@ class WorkerApp:
         self.runtime, self.catalog_mode, self.batching = load_runtime(env)
         self.pipeline = make_pipeline(self.runtime)
         self.receipts: KvReceiptStore | None = None
+        if self.catalog_mode == ICEBERG:
+            rest_settings(self.runtime)  # a misconfigured catalog fails the bootstrap, loudly
         if self.catalog_mode != "none":
             self.receipts = KvReceiptStore(env_binding(RECEIPTS_BINDING, "the catalog receipts"))
             if not self.batching:
@@ -237,9 +241,9 @@ class WorkerApp:
             log.warning("skipping unreadable receipt %s: %s", key, reason)
         if not found:
             return report
-        component = self.runtime.registry.get("catalog", self.catalog_mode)
-        options = self.runtime.config.section(component.section)
-        catalog = component.factory(options, self.pipeline.storage, self.pipeline.schemas)
+        catalog = make_catalog(
+            self.runtime, self.catalog_mode, self.pipeline.storage, self.pipeline.schemas
+        )
         by_table: dict[str, list[rc.Receipt]] = {}
         for receipt in found:
             by_table.setdefault(receipt.table, []).append(receipt)
