@@ -65,7 +65,8 @@ def engine(
             where = [quote_string(str(options["connection_string"]))]
         else:
             account = _require(options, "account_name", "storage.azure")
-            where = [quote_string(f"https://{account}.blob.core.windows.net")]
+            endpoint = str(options.get("endpoint") or "").rstrip("/")  # Azurite, sovereign clouds
+            where = [quote_string(endpoint or f"https://{account}.blob.core.windows.net")]
         args = [*where, quote_string(container), quote_string(blobs)]
         if with_credentials and options.get("account_name") and options.get("account_key"):
             args += [quote_string(str(options["account_name"]))]

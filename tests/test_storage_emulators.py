@@ -334,3 +334,35 @@ def test_azure_secrets_from_the_environment_are_masked(azure: Store, tmp_path: P
     storage.put("k", b"v")
     assert storage.get("k") == b"v"
     assert AZURE_KEY not in repr(storage) and AZURE_KEY not in storage.where
+
+
+def test_clickhouse_reads_azurite_through_the_configured_endpoint(
+    azure: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``query clickhouse`` points AzureBlobStorage at ``storage.azure.endpoint``; chDB reads
+    the converted examples from Azurite with it."""
+    from chdb import session
+
+    from otlp2parquet.cli import main
+
+    container = azure.fresh()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[storage]\nbackend = "azure"\n[storage.azure]\ncontainer = "{container}"\n'
+        f'account_name = "{AZURE_ACCOUNT}"\naccount_key = "{AZURE_KEY}"\n'
+        f'endpoint = "{azure.extra["endpoint"]}"\n'
+    )
+    assert main(["--config", str(config), "convert", "--no-progress", str(EXAMPLES)]) == 0
+    capsys.readouterr()
+    args = ["--config", str(config), "query", "clickhouse", "--print", "--table", "logs"]
+    assert main(args) == 0
+    plain = capsys.readouterr().out
+    where = f"AzureBlobStorage('{azure.extra['endpoint']}', '{container}', 'logs/**/*.parquet'"
+    assert where in plain and AZURE_KEY not in plain
+    assert main([*args, "--with-credentials"]) == 0
+    db = session.Session()
+    for statement in capsys.readouterr().out.split(";\n"):
+        if statement.strip():
+            db.query(statement)
+    result = db.query("SELECT ServiceName, count() FROM otel_logs GROUP BY ServiceName", "TSV")
+    assert str(result) == "my.service\t2\n"
