@@ -231,3 +231,40 @@ def test_empty_table_and_footer_metadata_match_the_pyarrow_writer() -> None:
     del normal_meta[b"ARROW:schema"]  # pyarrow's own serialized schema
     assert lite.metadata.metadata == normal_meta
     assert lite.metadata.created_by.startswith("otlp2parquet version")
+
+
+@pytest.mark.parametrize("row_group_size", [2, 100])
+def test_statistics_match_the_pyarrow_writer(row_group_size: int) -> None:
+    """Top-level columns (not unsigned ones, whose order is unsigned) carry the null count and
+    min/max that pyarrow writes for the same values, so readers skip row groups alike."""
+    lite = pq.ParquetFile(io.BytesIO(write_parquet(FIELDS, COLUMNS, row_group_size=row_group_size)))
+    sink = io.BytesIO()
+    pq.write_table(arrow_expected(), sink, row_group_size=row_group_size)
+    normal = pq.ParquetFile(io.BytesIO(sink.getvalue()))
+    assert lite.metadata.num_row_groups == normal.metadata.num_row_groups
+    checked = 0
+    for group in range(lite.metadata.num_row_groups):
+        for index in range(lite.metadata.num_columns):
+            ours = lite.metadata.row_group(group).column(index)
+            theirs = normal.metadata.row_group(group).column(index)
+            assert ours.path_in_schema == theirs.path_in_schema
+            top = "." not in ours.path_in_schema
+            if not top or ours.path_in_schema.startswith("u"):
+                assert ours.statistics is None or not ours.statistics.has_min_max
+                continue
+            mine, reference = ours.statistics, theirs.statistics
+            assert mine.null_count == reference.null_count, ours.path_in_schema
+            assert mine.has_min_max == reference.has_min_max, ours.path_in_schema
+            if mine.has_min_max:
+                assert (mine.min, mine.max) == (reference.min, reference.max), ours.path_in_schema
+                checked += 1
+    assert checked >= 10 * lite.metadata.num_row_groups
+
+
+def test_statistics_leave_out_nan_and_oversized_bounds() -> None:
+    fields = [FieldSpec("f", "float64"), FieldSpec("s", "string")]
+    data = write_parquet(fields, [[1.0, float("nan")], ["a", "z" * 5000]])
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0)
+    for index in range(2):
+        stats = meta.column(index).statistics
+        assert stats.null_count == 0 and not stats.has_min_max

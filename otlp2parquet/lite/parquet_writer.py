@@ -7,12 +7,14 @@ data page per column chunk, GZIP (stdlib ``zlib``) or no compression, row groups
 see the same types as in the files pyarrow writes: strings, signed and unsigned integers of
 8-64 bits, float32/float64, bool, timestamps (ms, us, ns; UTC-adjusted with ``tz=UTC``), and
 ``list<T>`` / ``map<string, T>`` nested to any depth (list elements and map values required).
-No dictionary encoding, statistics or page index: files are larger than pyarrow's, still
-complete and standard.
+Column chunk statistics (null count, min and max in the type's order) for top-level columns
+except unsigned integers, so readers skip row groups by time or service. No dictionary encoding
+or page index: files are larger than pyarrow's, still complete and standard.
 """
 
 from __future__ import annotations
 
+import struct
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -100,6 +102,7 @@ class _Column:
         self.nullable = spec.nullable
         self.elements: list[list[tuple[int, int, Any]]] = []
         self.leaves: list[tuple[list[str], int, Callable[[Any], Any] | None, Leaf]] = []
+        self.ordered: list[bool] = []  # per leaf: min/max statistics are written
         self.emit, self.empty = self._build(self.type, spec.name, spec.nullable, [], 0, 0)
 
     def _element(self, name: str, repetition: int, **extra: Any) -> None:
@@ -126,6 +129,9 @@ class _Column:
             self._element(name, repetition, physical=physical, converted=converted, logical=logical)
             leaf = Leaf(rep, present)
             self.leaves.append((path, physical, convert, leaf))
+            # unsigned integers sort unsigned: their two's-complement values give no min/max
+            signed = _INTEGERS.get(spec.name, (0, True, 0))[1]
+            self.ordered.append(rep == 0 and signed)
             reps, defs, values = leaf.reps, leaf.defs, leaf.values
 
             def emit_scalar(value: Any, r: int) -> None:
@@ -183,9 +189,10 @@ class _Column:
 
         return emit, empty
 
-    def chunks(self, values: Sequence[Any]) -> list[tuple[list[str], int, Leaf, list[Any]]]:
+    def chunks(self, values: Sequence[Any]) -> list[tuple[list[str], int, Leaf, list[Any], bool]]:
         """Shred ``values`` (one row group's) into the leaves; returns (path, physical type,
-        leaf, converted values) per leaf. The leaves' lists are reused by the next call."""
+        leaf, converted values, whether to write min/max) per leaf. The leaves' lists are
+        reused by the next call."""
         for _, _, _, leaf in self.leaves:
             leaf.clear()
         if self.type.kind == "scalar" and not self.nullable:
@@ -199,9 +206,9 @@ class _Column:
             for value in values:
                 emit(value, 0)
         out = []
-        for path, physical, convert, leaf in self.leaves:
+        for (path, physical, convert, leaf), ordered in zip(self.leaves, self.ordered, strict=True):
             converted = leaf.values if convert is None else [convert(v) for v in leaf.values]
-            out.append((path, physical, leaf, converted))
+            out.append((path, physical, leaf, converted, ordered))
         return out
 
     def _flat_nested(self) -> bool:
@@ -275,8 +282,11 @@ def write_parquet(
         unpacked = 0  # uncompressed bytes of the row group
         group_start = len(out)
         for plan, values in zip(plans, columns, strict=True):
-            for path, physical, leaf, converted in plan.chunks(values[start:stop]):
-                chunk, raw = _column_chunk(out, path, physical, leaf, converted, compression, level)
+            for path, physical, leaf, converted, ordered in plan.chunks(values[start:stop]):
+                stats = _statistics(physical, leaf, converted) if ordered else None
+                chunk, raw = _column_chunk(
+                    out, path, physical, leaf, converted, compression, level, stats
+                )
                 chunks.append(chunk)
                 unpacked += raw
                 del converted
@@ -296,6 +306,10 @@ def write_parquet(
     for plan in plans:
         schema.extend(plan.elements)
     pairs = [[(1, t.BINARY, k), (2, t.BINARY, v)] for k, v in (metadata or {}).items()]
+    leaves = sum(len(plan.leaves) for plan in plans)
+    orders: list[Any] = [
+        [(1, t.STRUCT, [])] for _ in range(leaves)
+    ]  # TYPE_ORDER: statistics by type
     footer = t.encode_struct(
         [
             (1, t.I32, 2),
@@ -304,6 +318,7 @@ def write_parquet(
             (4, t.LIST, (t.STRUCT, row_groups)),
             (5, t.LIST, (t.STRUCT, pairs)),
             (6, t.BINARY, CREATED_BY),
+            (7, t.LIST, (t.STRUCT, orders)),
         ]
     )
     out += footer
@@ -320,6 +335,7 @@ def _column_chunk(
     values: list[Any],
     compression: str,
     level: int,
+    stats: list[Any] | None = None,
 ) -> tuple[list[Any], int]:
     """Append one column chunk (a single v1 data page) to ``out``; returns the ColumnChunk
     fields and the chunk's uncompressed size."""
@@ -354,8 +370,38 @@ def _column_chunk(
         (6, t.I64, len(header) + len(body)),
         (7, t.I64, len(header) + len(data)),
         (9, t.I64, offset),
+        (12, t.STRUCT, stats),
     ]
     return [(2, t.I64, offset), (3, t.STRUCT, meta)], len(header) + len(body)
+
+
+#: min/max values longer than this are left out (as pyarrow's default statistics size limit)
+MAX_STATISTICS_SIZE = 4096
+_SINGLE = {_I32: "<i", _I64: "<q", _FLOAT: "<f", _DOUBLE: "<d"}
+
+
+def _statistics(physical: int, leaf: Leaf, values: list[Any]) -> list[Any]:
+    """The Statistics of a top-level column chunk: null count, and min/max PLAIN-encoded in the
+    type's order (strings: UTF-8 bytes, which Python's code point order matches)."""
+    nulls = sum(1 for d in leaf.defs if d < leaf.max_def) if leaf.max_def else 0
+    fields: list[Any] = [(3, t.I64, nulls)]
+    if not values:
+        return fields
+    low, high = min(values), max(values)
+    if physical in (_FLOAT, _DOUBLE):
+        if any(v != v for v in values):  # NaN: no order, no bounds
+            return fields
+        low = -0.0 if low == 0 else low  # the spec's rule for signed zeros
+        high = 0.0 if high == 0 else high
+    if physical == BYTE_ARRAY:
+        encoded = [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in (high, low)]
+    elif physical == _BOOLEAN:
+        encoded = [bytes([int(high)]), bytes([int(low)])]
+    else:
+        encoded = [struct.pack(_SINGLE[physical], v) for v in (high, low)]
+    if max(len(e) for e in encoded) <= MAX_STATISTICS_SIZE:
+        fields += [(5, t.BINARY, encoded[0]), (6, t.BINARY, encoded[1])]
+    return fields
 
 
 class LiteParquetWriter:
