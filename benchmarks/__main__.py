@@ -1,6 +1,7 @@
 """``python -m benchmarks``: pipeline throughput and memory beside a baseline and a floor, one
 64 MiB request, server load (one worker, then two for five minutes, which also shows whether
-memory stays flat), Lambda cold start, and the targets of issue 8. Results go to
+memory stays flat), Lambda cold start, the Cloudflare Worker's pyarrow-free path (under CPython
+and inside Pyodide), and the targets of issue 8. Results go to
 benchmarks/results/*.json."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from benchmarks.targets import evaluate, format_targets
 from otlp2parquet.output import emit
 
 RESULTS = Path(__file__).parent / "results"
-PARTS = ("pipeline", "memory", "server", "coldstart")
+PARTS = ("pipeline", "memory", "server", "coldstart", "worker")
 
 
 def machine() -> dict[str, Any]:
@@ -108,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
 
         report["coldstart"] = run_cold()
         emit(format_cold(report["coldstart"]) + "\n")
+    if "worker" in parts:
+        from benchmarks.worker_bench import format_worker, run_worker
+
+        report["worker"] = run_worker(args.scale, max(2, min(args.repeat, 3)))
+        emit(format_worker(report["worker"]) + "\n")
     report["seconds"] = time.monotonic() - began
     report["targets"] = evaluate(report)
     emit(format_targets(report["targets"]))
