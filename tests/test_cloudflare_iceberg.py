@@ -35,8 +35,9 @@ def fresh_isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     worker.reset()
 
 
-def worker_env(catalog: RestCatalog, **variables: str) -> Any:
+def worker_env(catalog: RestCatalog, batching: bool = False, **variables: str) -> Any:
     env = make_env(
+        batching=batching,
         OTLP2PARQUET_PARQUET_ENGINE="lite",
         OTLP2PARQUET_STORAGE_R2_BINDING_BUCKET=catalog.bucket,
         OTLP2PARQUET_CATALOG_MODE="iceberg",
@@ -87,6 +88,20 @@ def test_cron_registers_worker_files_in_the_rest_catalog(rest_catalog: RestCatal
     assert table.current_snapshot().summary["total-records"] == "4"
     created = ("POST", f"/v1/{rest_catalog.warehouse}/namespaces/otlp/tables")
     assert created in rest_catalog.server.requests
+
+
+def test_batched_files_reach_the_catalog_through_self(rest_catalog: RestCatalog) -> None:
+    """Batching: the OtlpBatcher writes one file on its alarm and hands it to the Worker over
+    the SELF binding (a KV receipt), which the cron trigger registers."""
+    env = worker_env(rest_catalog, batching=True)
+    for text in ("a", "b"):
+        assert fetch(env, request("/v1/logs", pb_logs("checkout", 2, text))).status == 200
+    assert env.PENDING_FILES.values == {}  # nothing written yet
+    asyncio.run(env.OTLP_BATCHER.fire_alarm("logs"))
+    assert len(env.PENDING_FILES.values) == 1 and len(parquet_keys(env)) == 1
+    assert sync(env) == {"receipts": 1, "committed": 1, "failed": 0, "unreadable": 0}
+    bodies = [body for _, body in table_rows(env, rest_catalog)]
+    assert bodies == ["a 0", "a 1", "b 0", "b 1"]
 
 
 def test_a_receipt_synced_twice_adds_nothing(rest_catalog: RestCatalog) -> None:
