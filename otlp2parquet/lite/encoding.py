@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from otlp2parquet.lite.thrift import varint
@@ -29,11 +30,13 @@ def plain(physical: int, values: Sequence[Any], out: bytearray | None = None) ->
     elif physical == BYTE_ARRAY:
         pack = _LENGTH.pack
         for start in range(0, len(values), _SLICE):  # bounded temporaries
-            data = [
-                v.encode("utf-8") if isinstance(v, str) else v
-                for v in values[start : start + _SLICE]
-            ]
-            out += b"".join([part for item in data for part in (pack(len(item)), item)])
+            chunk = values[start : start + _SLICE]
+            try:  # all str, the usual case: iterated in C, not per value in Python
+                data = list(map(str.encode, chunk))
+            except TypeError:
+                data = [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in chunk]
+            prefixed = zip(map(pack, map(len, data)), data, strict=True)
+            out += b"".join(chain.from_iterable(prefixed))
     else:
         raise ValueError(f"physical type {physical} is not supported")
     return out

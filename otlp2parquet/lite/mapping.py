@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import accumulate, chain
 from typing import Any, cast
 
 from otlp2parquet.errors import ConfigError
@@ -90,12 +90,8 @@ class LitePlan:
         seqs = objects if self.list_getter is None else list(map(self.list_getter, objects))
         flat = list(chain.from_iterable(seqs))
         values = self._scalars(flat)
-        out, start = [], 0
-        for seq in seqs:
-            stop = start + len(seq)
-            out.append(values[start:stop])
-            start = stop
-        return out
+        stops = list(accumulate(map(len, seqs)))  # each object's slice, cut in C
+        return list(map(values.__getitem__, map(slice, [0, *stops[:-1]], stops)))
 
     def _scalars(self, objects: Sequence[Any]) -> list[Any]:
         if self.extract is not None:

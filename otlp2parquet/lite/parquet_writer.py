@@ -196,7 +196,7 @@ class _Column:
         for _, _, _, leaf in self.leaves:
             leaf.clear()
         if self.type.kind == "scalar" and not self.nullable:
-            if any(v is None for v in values):
+            if None in values:  # (identity is checked first: C speed)
                 raise ValueError(f"column {self.name!r}: null in a non-null field")
             self.leaves[0][3].values.extend(values)
         elif self._flat_nested():
@@ -243,7 +243,7 @@ class _Column:
             leaves[1].values.extend([item for _, item in entries])
             leaves[1].reps.extend(reps)
             leaves[1].defs.extend(defs)
-        if any(v is None for leaf in leaves for v in leaf.values):
+        if any(None in leaf.values for leaf in leaves):
             raise ValueError(f"column {self.name!r}: null in a non-null field")
 
 
