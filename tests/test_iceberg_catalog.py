@@ -253,16 +253,10 @@ class S3ObjectIO:
         return bytes(self.fs.cat(url.removeprefix("s3://")))
 
 
-def test_rest_catalog_with_pyiceberg_then_the_worker_committer(rest_catalog: RestCatalog) -> None:
-    """``catalog_type = "rest"``: pyiceberg's REST client registers the server's files; the
-    Worker's pyarrow-free committer then appends to the same table, carrying pyiceberg's
-    manifests forward and skipping files already registered."""
-    from otlp2parquet.plugins.platform_cloudflare import boundary
+def s3_storage(rest_catalog: RestCatalog) -> Any:
     from otlp2parquet.plugins.storage_fsspec import make_s3
 
-    from otlp2parquet.lite.iceberg_rest import LiteIcebergCatalog, RestCatalogClient, RestSettings
-
-    storage = make_s3(
+    return make_s3(
         {
             "bucket": rest_catalog.bucket,
             "endpoint": rest_catalog.endpoint,
@@ -271,12 +265,35 @@ def test_rest_catalog_with_pyiceberg_then_the_worker_committer(rest_catalog: Res
             "secret_access_key": S3_SECRET,
         }
     )
-    options = {
+
+
+def rest_options(rest_catalog: RestCatalog) -> dict[str, str]:
+    return {
         "rest_uri": rest_catalog.server.uri,
         "warehouse": rest_catalog.warehouse,
         "token": rest_catalog.token,
     }
-    cat = catalog(storage, **options)
+
+
+def worker_committer(
+    rest_catalog: RestCatalog, storage: Any, table_schemas: dict[str, TableSchema]
+) -> Any:
+    """The Cloudflare Worker's pyarrow-free committer, writing manifests through s3fs."""
+    from otlp2parquet.plugins.platform_cloudflare import boundary
+
+    from otlp2parquet.lite.iceberg_rest import LiteIcebergCatalog, RestCatalogClient, RestSettings
+
+    settings = RestSettings.from_options({"namespace": "otlp", **rest_options(rest_catalog)})
+    client = RestCatalogClient(settings, boundary.http_send)
+    return LiteIcebergCatalog(settings, client, S3ObjectIO(storage.fs), table_schemas)
+
+
+def test_rest_catalog_with_pyiceberg_then_the_worker_committer(rest_catalog: RestCatalog) -> None:
+    """``catalog_type = "rest"``: pyiceberg's REST client registers the server's files; the
+    Worker's pyarrow-free committer then appends to the same table, carrying pyiceberg's
+    manifests forward and skipping files already registered."""
+    storage = s3_storage(rest_catalog)
+    cat = catalog(storage, **rest_options(rest_catalog))
     assert cat.settings.kind == "rest"
     logs = load_table_schema("logs")
     first = [write_file(storage, logs, "a"), write_file(storage, logs, "b")]
@@ -284,9 +301,7 @@ def test_rest_catalog_with_pyiceberg_then_the_worker_committer(rest_catalog: Res
     assert {f.catalog for f in first} == {"committed"}
     cat.close()
 
-    settings = RestSettings.from_options({"namespace": "otlp", **options})
-    client = RestCatalogClient(settings, boundary.http_send)
-    lite = LiteIcebergCatalog(settings, client, S3ObjectIO(storage.fs), schemas())
+    lite = worker_committer(rest_catalog, storage, schemas())
     later = write_file(storage, logs, "c", hour_us=BASE_HOUR_US + HOUR_US)
     assert lite.append("logs", [first[0], later]) == 1  # first[0] is registered already
 
@@ -295,3 +310,25 @@ def test_rest_catalog_with_pyiceberg_then_the_worker_committer(rest_catalog: Res
     rows = table.scan(selected_fields=("ServiceName",)).to_arrow()
     assert sorted(rows["ServiceName"].to_pylist()) == ["a"] * 3 + ["b"] * 3 + ["c"] * 3
     assert len(table.metadata.snapshots) == 2
+
+
+def test_worker_committer_promotes_types_and_refuses_other_changes(
+    rest_catalog: RestCatalog,
+) -> None:
+    """As the pyiceberg catalog: int → long is promoted, a wider table takes narrower files,
+    and another type change is refused naming the column."""
+    storage = s3_storage(rest_catalog)
+    logs = load_table_schema("logs")
+    worker_committer(rest_catalog, storage, schemas()).append("logs", [write_file(storage, logs)])
+    wide = _logs_variant(retype=("TraceFlags", "int64"))
+    lite = worker_committer(rest_catalog, storage, {"logs": wide})
+    assert lite.append("logs", [write_file(storage, wide, "b")]) == 1
+    table = rest_catalog.server.catalog.load_table(("otlp", "otel_logs"))
+    assert str(table.schema().find_field("TraceFlags").field_type) == "long"
+    assert len(table.metadata.schemas) == 2
+    narrow = worker_committer(rest_catalog, storage, schemas())  # a writer not yet upgraded
+    assert narrow.append("logs", [write_file(storage, logs, "c")]) == 1
+    assert len(rest_catalog.server.catalog.load_table(("otlp", "otel_logs")).metadata.schemas) == 2
+    bad = worker_committer(rest_catalog, storage, {"logs": _logs_variant(retype=("Body", "int64"))})
+    with pytest.raises(CatalogError, match="column\\(s\\) 'Body' have another type"):
+        bad.append("logs", [write_file(storage, logs, "d")])

@@ -222,8 +222,8 @@ class LiteIcebergCatalog:
             for f in files
         ]
         for attempt in range(self.attempts):
-            table = self._load(schema, name)
             try:
+                table = self._load(schema, name)
                 return self._append_once(schema, name, table, data_files)
             except CommitConflict as exc:
                 if attempt + 1 >= self.attempts:
@@ -262,11 +262,19 @@ class LiteIcebergCatalog:
         current = next(s for s in metadata["schemas"] if s.get("schema-id", 0) == current_id)
         have = {f["name"]: f for f in current["fields"]}
         want = iceberg_json.schema_json(schema)["fields"]
-        differ = [
-            f["name"]
-            for f in want
-            if f["name"] in have and _shape(have[f["name"]]["type"]) != _shape(f["type"])
-        ]
+        promoted: dict[str, Any] = {}  # column → the wider type of the schema file
+        differ = []
+        for column in want:
+            if column["name"] not in have:
+                continue
+            old, new = _shape(have[column["name"]]["type"]), _shape(column["type"])
+            if old == new:
+                continue
+            pair = (old, new) if isinstance(old, str) and isinstance(new, str) else None
+            if pair in _PROMOTIONS:
+                promoted[column["name"]] = column["type"]
+            elif pair is None or pair[::-1] not in _PROMOTIONS:  # a wider table reads our files
+                differ.append(column["name"])
         if differ:
             raise CatalogError(
                 f"Iceberg table {self.settings.namespace}.{name}: column(s) "
@@ -280,9 +288,12 @@ class LiteIcebergCatalog:
         properties: dict[str, str] = {}
         added = [f for f in want if f["name"] not in have]
         target = current
-        if added:
+        if added or promoted:
             last = int(metadata.get("last-column-id", 0))
-            fields = list(current["fields"])
+            fields = [
+                {**f, "type": promoted[f["name"]]} if f["name"] in promoted else f
+                for f in current["fields"]
+            ]
             for column in added:
                 last, renumbered = _renumber(column, last)
                 fields.append({**renumbered, "required": False})
@@ -302,7 +313,7 @@ class LiteIcebergCatalog:
             properties[iceberg_json.PROP_SCHEMA_VERSION] = str(schema.version)
         mapping = iceberg_json.name_mapping(target)
         stored = (metadata.get("properties") or {}).get(iceberg_json.NAME_MAPPING)
-        if stored is None or json.loads(stored) != mapping:
+        if _parsed(stored) != mapping:
             properties[iceberg_json.NAME_MAPPING] = json.dumps(mapping, separators=(",", ":"))
         if properties:
             updates.append({"action": "set-properties", "updates": properties})
@@ -311,8 +322,13 @@ class LiteIcebergCatalog:
         result = self.client.commit(
             self.settings.namespace, name, {"requirements": requirements, "updates": updates}
         )
-        if added:
-            log.info("evolved %s: added %s", name, ", ".join(f["name"] for f in added))
+        if added or promoted:
+            log.info(
+                "evolved %s: added %s, promoted %s",
+                name,
+                ", ".join(f["name"] for f in added) or "none",
+                ", ".join(promoted) or "none",
+            )
         return result
 
     def _append_once(
@@ -470,6 +486,18 @@ def _summary(parent: Mapping[str, Any] | None, files: Sequence[DataFile]) -> dic
         for total, key in _TOTALS.items():
             summary[total] = str(int(before.get(total, 0)) + added[key])
     return summary
+
+
+#: Iceberg's allowed type promotions (old, new) of primitive columns.
+_PROMOTIONS = {("int", "long"), ("float", "double")}
+
+
+def _parsed(text: str | None) -> Any:
+    """A JSON property's value; None when it is missing or not JSON."""
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
 
 
 def _shape(iceberg_type: Any) -> Any:
