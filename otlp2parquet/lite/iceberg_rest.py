@@ -26,7 +26,14 @@ from otlp2parquet import iceberg_json
 from otlp2parquet.errors import CatalogError, ConfigError, StorageError
 
 from . import avro
-from .iceberg_manifest import DataFile, TableLayout, manifest, manifest_list, read_manifest_list
+from .iceberg_manifest import (
+    HOUR_US,
+    DataFile,
+    TableLayout,
+    manifest,
+    manifest_list,
+    read_manifest_list,
+)
 
 log = logging.getLogger(__name__)
 
@@ -424,8 +431,8 @@ class LiteIcebergCatalog:
         hours = [
             i for i, p in enumerate(layout.partition) if p.transform == "hour"
         ]  # the hour field prunes manifests
-        low = min(f.min_ts_us for f in files) // 3_600_000_000 if files else 0
-        high = max(f.max_ts_us for f in files) // 3_600_000_000 if files else 0
+        low = min(f.min_ts_us for f in files) // HOUR_US if files else 0
+        high = max(f.max_ts_us for f in files) // HOUR_US if files else 0
         found: set[str] = set()
         for entry in carried:
             if entry["content"] != 0:
