@@ -68,7 +68,10 @@ audit: $(STAMP)
 		$(BIN)/python scripts/runtime_requirements.py > $(VENV)/runtime-requirements.txt && \
 		$(BIN)/pip-audit -r $(VENV)/runtime-requirements.txt --no-deps --disable-pip --strict \
 			--progress-spinner off $(AUDIT_ARGS); \
-	fi
+	fi || { echo "make audit: pip-audit failed. If it says a package was 'not found on PyPI'," \
+		"it could not fetch that release's vulnerability data: run make audit on a machine" \
+		"that reaches PyPI's JSON API (or use AUDIT_ARGS='-s osv' where OSV is reachable)." >&2; \
+		exit 1; }
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .fuzz-corpus
