@@ -16,19 +16,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from otlp2parquet import hookimpl
-from otlp2parquet.errors import ConfigError
+from otlp2parquet.metric_kinds import KINDS, LEVELS, NUMBER_KINDS, tables_by_kind
 from otlp2parquet.protoview import as_record_views, as_views
 from otlp2parquet.registry import Register
 from otlp2parquet.schema import TableSchema
 from otlp2parquet.types import MappedBatch
 
 if TYPE_CHECKING:  # numpy and pyarrow are imported on use: registering needs neither (lite path)
-    from otlp2parquet.columns import Rows, TablePlan
+    from otlp2parquet.columns import Rows
     from otlp2parquet.wirerows import WireRows
 
-KINDS = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
-NUMBER_KINDS = frozenset({"gauge", "sum"})
-LEVELS = ("resource_group", "scope_group", "metric", "point")
 _V1 = "opentelemetry.proto.metrics.v1."
 #: (metric, its data type, its data points, resource group index, scope group index)
 Entry = tuple[Any, str | None, list[Any], int, int]
@@ -96,14 +93,10 @@ class MetricsMapper:
     def __init__(self, schemas: Mapping[str, TableSchema]) -> None:
         from otlp2parquet.columns import TablePlan
 
-        self.plans: dict[str, tuple[str, TablePlan]] = {}
-        for name, schema in schemas.items():
-            kind = schema.path.rpartition("/")[2]
-            if kind not in KINDS:
-                raise ConfigError(
-                    f"schema {name}: path {schema.path!r} names no metric type ({', '.join(KINDS)})"
-                )
-            self.plans[kind] = (name, TablePlan(schema, LEVELS))
+        self.plans = {
+            kind: (name, TablePlan(schema, LEVELS))
+            for kind, (name, schema) in tables_by_kind(schemas).items()
+        }
         self.signatures = {
             kind: {
                 column.name: (column.cache_key, _value_options(column.options))

@@ -8,14 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from otlp2parquet.errors import ConfigError
 from otlp2parquet.lite.mapping import LiteTablePlan, Rows
+from otlp2parquet.metric_kinds import KINDS, LEVELS, NUMBER_KINDS, tables_by_kind
 from otlp2parquet.schema import TableSchema
 from otlp2parquet.types import MappedBatch
-
-KINDS = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
-NUMBER_KINDS = frozenset({"gauge", "sum"})
-LEVELS = ("resource_group", "scope_group", "metric", "point")
 
 
 @dataclass
@@ -33,14 +29,10 @@ class LiteMetricsMapper:
     signal = "metrics"
 
     def __init__(self, schemas: Mapping[str, TableSchema]) -> None:
-        self.plans: dict[str, tuple[str, LiteTablePlan]] = {}
-        for name, schema in schemas.items():
-            kind = schema.path.rpartition("/")[2]
-            if kind not in KINDS:
-                raise ConfigError(
-                    f"schema {name}: path {schema.path!r} names no metric type ({', '.join(KINDS)})"
-                )
-            self.plans[kind] = (name, LiteTablePlan(schema, LEVELS))
+        self.plans = {
+            kind: (name, LiteTablePlan(schema, LEVELS))
+            for kind, (name, schema) in tables_by_kind(schemas).items()
+        }
 
     def map(self, requests: Sequence[Any]) -> MappedBatch:
         batch = MappedBatch()
