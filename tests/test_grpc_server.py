@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -46,15 +47,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.mark.parametrize("compression", [grpc.Compression.NoCompression, grpc.Compression.Gzip])
 def test_python_sdk_grpc_exporters(server: ServerProcess, compression: grpc.Compression) -> None:
-    endpoint = f"127.0.0.1:{server.grpc_port}"  # type: ignore[attr-defined]
-    options = {"endpoint": endpoint, "insecure": True, "compression": compression}
     service = f"py-grpc-{compression.name.lower()}"
-    exporters = (
-        OTLPLogExporter(**options),
-        OTLPSpanExporter(**options),
-        OTLPMetricExporter(**options),
-    )
-    ids = send_everything(service, exporters)
+    ids = send_everything(service, grpc_exporters(server, compression))
     check_parquet(server.data, service, ids)
 
 
@@ -73,7 +67,14 @@ def metrics(server: ServerProcess) -> dict[str, float]:
     return samples
 
 
+def grpc_exporters(server: ServerProcess, compression: grpc.Compression) -> tuple[Any, Any, Any]:
+    endpoint = f"127.0.0.1:{server.grpc_port}"  # type: ignore[attr-defined]
+    options = {"endpoint": endpoint, "insecure": True, "compression": compression}
+    return OTLPLogExporter(**options), OTLPSpanExporter(**options), OTLPMetricExporter(**options)
+
+
 def test_metrics_count_grpc_requests_records_and_files(server: ServerProcess) -> None:
+    send_everything("py-grpc-counted", grpc_exporters(server, grpc.Compression.NoCompression))
     json = {"Content-Type": "application/json"}
     assert server.request("POST", "/v1/logs", b"{oops", json)[0] == 400
     samples = metrics(server)
