@@ -20,6 +20,7 @@ from pyiceberg.schema import Schema
 
 from otlp2parquet import iceberg_json
 from otlp2parquet import receipts as rc
+from otlp2parquet.errors import ConfigError
 from otlp2parquet.schema import load_table_schema
 
 TABLE = ("otlp", "otel_logs")
@@ -192,5 +193,8 @@ def test_catalog_settings_are_checked_at_bootstrap(rest_catalog: RestCatalog) ->
     assert response.status == 503 and response.header("Retry-After") == "30"
     worker.reset()
     env = worker_env(rest_catalog, OTLP2PARQUET_ICEBERG_CATALOG_TYPE="glue")
-    with pytest.raises(Exception, match="cannot be used from a Cloudflare Worker"):
+    with pytest.raises(ConfigError, match="cannot be used from a Cloudflare Worker"):
+        worker.WorkerApp(env)
+    env = worker_env(rest_catalog, OTLP2PARQUET_STORAGE_BACKEND="memory")
+    with pytest.raises(ConfigError, match=r'needs storage\.backend = "r2_binding"'):
         worker.WorkerApp(env)

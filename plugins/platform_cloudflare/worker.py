@@ -25,7 +25,7 @@ from otlp2parquet.errors import CatalogError, StorageError, UnsupportedMediaType
 from otlp2parquet.types import IngestResult, Partition, WrittenFile
 
 from . import boundary
-from .catalog import ICEBERG, make_catalog, rest_settings
+from .catalog import ICEBERG, make_catalog
 from .storage import KvReceiptStore, env_binding, use_env
 
 if TYPE_CHECKING:
@@ -199,8 +199,8 @@ class WorkerApp:
         self.runtime, self.catalog_mode, self.batching = load_runtime(env)
         self.pipeline = make_pipeline(self.runtime)
         self.receipts: KvReceiptStore | None = None
-        if self.catalog_mode == ICEBERG:
-            rest_settings(self.runtime)  # a misconfigured catalog fails the bootstrap, loudly
+        if self.catalog_mode == ICEBERG:  # a misconfigured catalog fails the bootstrap, loudly
+            make_catalog(self.runtime, ICEBERG, self.pipeline.storage, self.pipeline.schemas)
         if self.catalog_mode != "none":
             self.receipts = KvReceiptStore(env_binding(RECEIPTS_BINDING, "the catalog receipts"))
             if not self.batching:
