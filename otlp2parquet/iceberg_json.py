@@ -152,3 +152,34 @@ def _mapped(field_id: int, name: str, field_type: Any) -> dict[str, Any]:
                 _mapped(field_type["value-id"], "value", field_type["value"]),
             ]
     return out
+
+
+#: Iceberg's allowed type promotions (old, new) of primitive columns.
+PROMOTIONS = {("int", "long"), ("float", "double")}
+
+
+def type_shape(iceberg_type: Any) -> Any:
+    """A type without its field ids (tables renumber nested ids at creation)."""
+    if isinstance(iceberg_type, dict):
+        return {k: type_shape(v) for k, v in iceberg_type.items() if not k.endswith("-id")}
+    return iceberg_type
+
+
+def renumbered(column: dict[str, Any], last: int) -> tuple[int, dict[str, Any]]:
+    """The column with fresh ids after ``last`` (the table's last-column-id)."""
+
+    def fresh(value: Any) -> Any:
+        nonlocal last
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                if key in ("id", "element-id", "key-id", "value-id"):
+                    last += 1
+                    out[key] = last
+                else:
+                    out[key] = fresh(item)
+            return out
+        return value
+
+    result = fresh(column)  # before reading ``last``, which it advances
+    return last, result

@@ -281,7 +281,8 @@ def worker_committer(
     """The Cloudflare Worker's pyarrow-free committer, writing manifests through s3fs."""
     from otlp2parquet.plugins.platform_cloudflare import boundary
 
-    from otlp2parquet.lite.iceberg_rest import LiteIcebergCatalog, RestCatalogClient, RestSettings
+    from otlp2parquet.lite.iceberg_rest import LiteIcebergCatalog
+    from otlp2parquet.lite.rest_catalog import RestCatalogClient, RestSettings
 
     settings = RestSettings.from_options({"namespace": "otlp", **rest_options(rest_catalog)})
     client = RestCatalogClient(settings, boundary.http_send)

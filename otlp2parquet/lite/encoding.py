@@ -11,10 +11,10 @@ from typing import Any
 
 from otlp2parquet.lite.thrift import varint
 
-#: (physical type code, struct format) of the fixed-width physical types.
-FIXED = {1: "i", 2: "q", 4: "f", 5: "d"}  # INT32, INT64, FLOAT, DOUBLE
-BOOLEAN = 0
-BYTE_ARRAY = 6
+#: Parquet physical types (``parquet.thrift`` Type) written here.
+BOOLEAN, INT32, INT64, FLOAT, DOUBLE, BYTE_ARRAY = 0, 1, 2, 4, 5, 6
+#: struct format of the fixed-width physical types
+FIXED = {INT32: "i", INT64: "q", FLOAT: "f", DOUBLE: "d"}
 _LENGTH = struct.Struct("<I")
 _SLICE = 4096  # byte-array values encoded at a time
 _DIGITS: dict[int, list[str]] = {}  # bit width → each level's binary digits

@@ -1,6 +1,6 @@
 """Iceberg appends through the REST catalog protocol, without pyiceberg or pyarrow: what the
 Cloudflare Worker's cron trigger uses to register files in R2 Data Catalog (or any Iceberg REST
-catalog with a bearer token).
+catalog with a bearer token). The catalog calls themselves are in ``rest_catalog``.
 
 One ``append`` per table: load the table (creating namespace and table on first use, adding
 new schema columns as optional), skip files the current snapshot already references, write a
@@ -18,12 +18,11 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import quote
 
 from otlp2parquet import iceberg_json
-from otlp2parquet.errors import CatalogError, ConfigError, StorageError
+from otlp2parquet.errors import CatalogError, StorageError
+from otlp2parquet.iceberg_json import PROMOTIONS, renumbered, type_shape
 
 from . import avro
 from .iceberg_manifest import (
@@ -34,11 +33,10 @@ from .iceberg_manifest import (
     manifest_list,
     read_manifest_list,
 )
+from .rest_catalog import CommitConflict, RestCatalogClient, RestSettings
 
 log = logging.getLogger(__name__)
 
-#: ``send(method, url, headers, body) -> (status, body)``; raises OSError when unreachable.
-Send = Callable[[str, str, Mapping[str, str], bytes | None], tuple[int, bytes]]
 WRITER = "otlp2parquet-lite"
 
 
@@ -48,133 +46,6 @@ class ObjectIO(Protocol):
     def put_object(self, url: str, data: bytes) -> None: ...
 
     def get_object(self, url: str) -> bytes: ...
-
-
-class CommitConflict(CatalogError):
-    """The table moved between load and commit (HTTP 409)."""
-
-
-@dataclass(frozen=True)
-class RestSettings:
-    """The ``[iceberg]`` options the REST committer uses."""
-
-    uri: str
-    warehouse: str = ""
-    token: str = ""
-    namespace: str = "otlp"
-    tables: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> RestSettings:
-        kind = str(options.get("catalog_type") or "")
-        if kind not in ("", "rest", "r2"):
-            raise ConfigError(
-                f'iceberg.catalog_type = "{kind}" cannot be used from a Cloudflare Worker; use '
-                '"r2" (R2 Data Catalog) or "rest" with iceberg.rest_uri and iceberg.token'
-            )
-        uri = str(options.get("rest_uri") or "")
-        if not uri:
-            raise ConfigError(
-                "the Worker's catalog sync needs iceberg.rest_uri and iceberg.warehouse (as "
-                "`wrangler r2 bucket catalog enable BUCKET` prints them) and iceberg.token; set "
-                "OTLP2PARQUET_ICEBERG_REST_URI, OTLP2PARQUET_ICEBERG_WAREHOUSE and the secret "
-                "OTLP2PARQUET_ICEBERG_TOKEN"
-            )
-        if options.get("credential") and not options.get("token"):
-            raise ConfigError(
-                "iceberg.credential (OAuth client credentials) is not supported in the Worker; "
-                "set iceberg.token (an R2 API token with catalog access)"
-            )
-        return cls(
-            uri=uri.rstrip("/"),
-            warehouse=str(options.get("warehouse") or ""),
-            token=str(options.get("token") or ""),
-            namespace=str(options.get("namespace") or "otlp"),
-            tables={str(k): str(v) for k, v in (options.get("tables") or {}).items() if v},
-        )
-
-
-class RestCatalogClient:
-    """The few REST catalog calls an append needs, with ErrorModel messages in CatalogError."""
-
-    def __init__(self, settings: RestSettings, send: Send) -> None:
-        self.settings = settings
-        self.send = send
-        self._prefix: str | None = None
-
-    def _call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        headers = {"Accept": "application/json"}
-        if self.settings.token:
-            headers["Authorization"] = f"Bearer {self.settings.token}"
-        data = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body, separators=(",", ":")).encode()
-        url = f"{self.settings.uri}{path}"
-        try:
-            status, raw = self.send(method, url, headers, data)
-        except OSError as exc:
-            raise CatalogError(
-                f"cannot reach the Iceberg REST catalog at {self.settings.uri}: {exc}"
-            ) from exc
-        try:
-            payload = json.loads(raw) if raw else None
-        except ValueError:
-            payload = None
-        if status >= 400:
-            error = payload.get("error", {}) if isinstance(payload, dict) else {}
-            message = error.get("message") or raw[:200].decode("utf-8", "replace")
-            text = f"{method} {path}: HTTP {status} {error.get('type', '')}: {message}".strip()
-            if status == 409:
-                raise CommitConflict(text)
-            if status in (401, 403):
-                raise CatalogError(f"the Iceberg REST catalog refused the token: {text}")
-            if status != 404:
-                raise CatalogError(f"Iceberg REST catalog error: {text}")
-        return status, payload
-
-    def prefix(self) -> str:
-        """The path prefix from ``GET /v1/config`` (``overrides.prefix``), asked once."""
-        if self._prefix is None:
-            warehouse = self.settings.warehouse
-            query = f"?warehouse={quote(warehouse)}" if warehouse else ""
-            status, config = self._call("GET", f"/v1/config{query}")
-            if status == 404 or not isinstance(config, dict):
-                raise CatalogError(f"{self.settings.uri} is not an Iceberg REST catalog")
-            merged = {**config.get("defaults", {}), **config.get("overrides", {})}
-            prefix = str(merged.get("prefix") or "")
-            self._prefix = f"/v1/{quote(prefix, safe='')}" if prefix else "/v1"
-        return self._prefix
-
-    def _table_path(self, namespace: str, name: str = "") -> str:
-        path = f"{self.prefix()}/namespaces/{quote(namespace, safe='')}"
-        return f"{path}/tables/{quote(name, safe='')}" if name else f"{path}/tables"
-
-    def load_table(self, namespace: str, name: str) -> dict[str, Any] | None:
-        status, result = self._call("GET", self._table_path(namespace, name))
-        return None if status == 404 else result
-
-    def create_table(self, namespace: str, request: Mapping[str, Any]) -> dict[str, Any]:
-        """Create the table (and its namespace); a concurrent creation loads the winner's."""
-        status, _ = self._call("GET", f"{self.prefix()}/namespaces/{quote(namespace, safe='')}")
-        if status == 404:
-            try:
-                self._call("POST", f"{self.prefix()}/namespaces", {"namespace": [namespace]})
-            except CommitConflict:  # created meanwhile
-                log.debug("namespace %s was created concurrently", namespace)
-        try:
-            status, result = self._call("POST", self._table_path(namespace), dict(request))
-        except CommitConflict:
-            result = self.load_table(namespace, str(request["name"]))
-        if not isinstance(result, dict) or "metadata" not in result:
-            raise CatalogError(f"creating {namespace}.{request['name']} returned no table metadata")
-        return result
-
-    def commit(self, namespace: str, name: str, request: Mapping[str, Any]) -> dict[str, Any]:
-        status, result = self._call("POST", self._table_path(namespace, name), dict(request))
-        if status == 404:
-            raise CatalogError(f"Iceberg table {namespace}.{name} disappeared during the commit")
-        return result
 
 
 class LiteIcebergCatalog:
@@ -274,13 +145,13 @@ class LiteIcebergCatalog:
         for column in want:
             if column["name"] not in have:
                 continue
-            old, new = _shape(have[column["name"]]["type"]), _shape(column["type"])
+            old, new = type_shape(have[column["name"]]["type"]), type_shape(column["type"])
             if old == new:
                 continue
             pair = (old, new) if isinstance(old, str) and isinstance(new, str) else None
-            if pair in _PROMOTIONS:
+            if pair in PROMOTIONS:
                 promoted[column["name"]] = column["type"]
-            elif pair is None or pair[::-1] not in _PROMOTIONS:  # a wider table reads our files
+            elif pair is None or pair[::-1] not in PROMOTIONS:  # a wider table reads our files
                 differ.append(column["name"])
         if differ:
             raise CatalogError(
@@ -302,8 +173,8 @@ class LiteIcebergCatalog:
                 for f in current["fields"]
             ]
             for column in added:
-                last, renumbered = _renumber(column, last)
-                fields.append({**renumbered, "required": False})
+                last, fresh = renumbered(column, last)
+                fields.append({**fresh, "required": False})
             target = {
                 "type": "struct",
                 "schema-id": max(int(s.get("schema-id", 0)) for s in metadata["schemas"]) + 1,
@@ -495,40 +366,9 @@ def _summary(parent: Mapping[str, Any] | None, files: Sequence[DataFile]) -> dic
     return summary
 
 
-#: Iceberg's allowed type promotions (old, new) of primitive columns.
-_PROMOTIONS = {("int", "long"), ("float", "double")}
-
-
 def _parsed(text: str | None) -> Any:
     """A JSON property's value; None when it is missing or not JSON."""
     try:
         return json.loads(text) if text else None
     except ValueError:
         return None
-
-
-def _shape(iceberg_type: Any) -> Any:
-    """A type without its field ids (tables renumber nested ids at creation)."""
-    if isinstance(iceberg_type, dict):
-        return {k: _shape(v) for k, v in iceberg_type.items() if not k.endswith("-id")}
-    return iceberg_type
-
-
-def _renumber(column: dict[str, Any], last: int) -> tuple[int, dict[str, Any]]:
-    """The column with fresh ids after ``last`` (the table's last-column-id)."""
-
-    def fresh(value: Any) -> Any:
-        nonlocal last
-        if isinstance(value, dict):
-            out = {}
-            for key, item in value.items():
-                if key in ("id", "element-id", "key-id", "value-id"):
-                    last += 1
-                    out[key] = last
-                else:
-                    out[key] = fresh(item)
-            return out
-        return value
-
-    renumbered = fresh(column)
-    return last, renumbered

@@ -14,7 +14,6 @@ or page index: files are larger than pyarrow's, still complete and standard.
 
 from __future__ import annotations
 
-import struct
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,9 @@ from otlp2parquet import __version__
 from otlp2parquet.errors import ConfigError
 from otlp2parquet.filemeta import footer_metadata
 from otlp2parquet.lite import thrift as t
-from otlp2parquet.lite.encoding import BYTE_ARRAY, Leaf, levels_block, plain
+from otlp2parquet.lite.encoding import Leaf, levels_block, plain
+from otlp2parquet.lite.parquet_types import INTEGERS, WRITER_SCALARS, scalar_type
+from otlp2parquet.lite.statistics import statistics
 from otlp2parquet.schema import TableSchema
 from otlp2parquet.typespec import TypeSpec, parse_type
 
@@ -32,23 +33,6 @@ MAGIC = b"PAR1"
 CODECS = {"none": 0, "gzip": 2}  # parquet CompressionCodec: UNCOMPRESSED, GZIP
 REQUIRED, OPTIONAL, REPEATED = 0, 1, 2
 CREATED_BY = f"otlp2parquet version {__version__} (lite writer)"
-_BOOLEAN, _I32, _I64, _FLOAT, _DOUBLE = 0, 1, 2, 4, 5  # physical types (BYTE_ARRAY: 6)
-_UTF8 = 0  # converted type
-#: integers with a logical type: (bit width, signed, converted type INT_8 ... UINT_64)
-_INTEGERS = {
-    "int8": (8, True, 15),
-    "int16": (16, True, 16),
-    "uint8": (8, False, 11),
-    "uint16": (16, False, 12),
-    "uint32": (32, False, 13),
-    "uint64": (64, False, 14),
-}
-#: timestamp unit → (TimeUnit union field, converted type TIMESTAMP_MILLIS/MICROS or None)
-_TS_UNITS: dict[str, tuple[int, int | None]] = {"ms": (1, 9), "us": (2, 10), "ns": (3, None)}
-WRITER_SCALARS = frozenset(
-    {"string", "bool", "float32", "float64", "int32", "int64", *_INTEGERS}
-    | {f"timestamp[{unit}{tz}]" for unit in _TS_UNITS for tz in ("", ",tz=UTC")}
-)
 
 
 @dataclass(frozen=True)
@@ -58,34 +42,6 @@ class FieldSpec:
     name: str
     type: str
     nullable: bool = False
-
-
-def _scalar(name: str) -> tuple[int, int | None, Any, Callable[[Any], Any] | None]:
-    """(physical type, converted type, logical type fields, value converter)."""
-    if name == "string":
-        return BYTE_ARRAY, _UTF8, [(1, t.STRUCT, [])], None  # logical STRING
-    if name == "bool":
-        return _BOOLEAN, None, None, None
-    if name in ("float32", "float64"):
-        return (_FLOAT if name == "float32" else _DOUBLE), None, None, float
-    if name in ("int32", "int64"):  # plain INT32 / INT64, as pyarrow writes them
-        return (_I32 if name == "int32" else _I64), None, None, int
-    if name in _INTEGERS:
-        bits, signed, converted = _INTEGERS[name]
-        logical = [(10, t.STRUCT, [(1, t.I8, bits), (2, t.BOOL, signed)])]  # logical INTEGER
-        if signed:
-            return _I32, converted, logical, int
-        wrap = 1 << (64 if bits == 64 else 32)  # unsigned values stored as two's complement
-
-        def unsigned(value: Any) -> int:
-            number = int(value)
-            return number - wrap if number >= wrap >> 1 else number
-
-        return (_I64 if bits == 64 else _I32), converted, logical, unsigned
-    unit, utc = name[10:12], name.endswith(",tz=UTC]")
-    unit_field, ts_converted = _TS_UNITS[unit]
-    timestamp = [(1, t.BOOL, utc), (2, t.STRUCT, [(unit_field, t.STRUCT, [])])]
-    return _I64, ts_converted if utc else None, [(8, t.STRUCT, timestamp)], int
 
 
 class _Column:
@@ -125,12 +81,12 @@ class _Column:
         repetition = OPTIONAL if optional else REQUIRED
         path = [*path, name]
         if spec.kind == "scalar":
-            physical, converted, logical, convert = _scalar(spec.name)
+            physical, converted, logical, convert = scalar_type(spec.name)
             self._element(name, repetition, physical=physical, converted=converted, logical=logical)
             leaf = Leaf(rep, present)
             self.leaves.append((path, physical, convert, leaf))
             # unsigned integers sort unsigned: their two's-complement values give no min/max
-            signed = _INTEGERS.get(spec.name, (0, True, 0))[1]
+            signed = INTEGERS.get(spec.name, (0, True, 0))[1]
             self.ordered.append(rep == 0 and signed)
             reps, defs, values = leaf.reps, leaf.defs, leaf.values
 
@@ -283,7 +239,7 @@ def write_parquet(
         group_start = len(out)
         for plan, values in zip(plans, columns, strict=True):
             for path, physical, leaf, converted, ordered in plan.chunks(values[start:stop]):
-                stats = _statistics(physical, leaf, converted) if ordered else None
+                stats = statistics(physical, leaf, converted) if ordered else None
                 chunk, raw = _column_chunk(
                     out, path, physical, leaf, converted, compression, level, stats
                 )
@@ -373,35 +329,6 @@ def _column_chunk(
         (12, t.STRUCT, stats),
     ]
     return [(2, t.I64, offset), (3, t.STRUCT, meta)], len(header) + len(body)
-
-
-#: min/max values longer than this are left out (as pyarrow's default statistics size limit)
-MAX_STATISTICS_SIZE = 4096
-_SINGLE = {_I32: "<i", _I64: "<q", _FLOAT: "<f", _DOUBLE: "<d"}
-
-
-def _statistics(physical: int, leaf: Leaf, values: list[Any]) -> list[Any]:
-    """The Statistics of a top-level column chunk: null count, and min/max PLAIN-encoded in the
-    type's order (strings: UTF-8 bytes, which Python's code point order matches)."""
-    nulls = sum(1 for d in leaf.defs if d < leaf.max_def) if leaf.max_def else 0
-    fields: list[Any] = [(3, t.I64, nulls)]
-    if not values:
-        return fields
-    low, high = min(values), max(values)
-    if physical in (_FLOAT, _DOUBLE):
-        if any(v != v for v in values):  # NaN: no order, no bounds
-            return fields
-        low = -0.0 if low == 0 else low  # the spec's rule for signed zeros
-        high = 0.0 if high == 0 else high
-    if physical == BYTE_ARRAY:
-        encoded = [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in (high, low)]
-    elif physical == _BOOLEAN:
-        encoded = [bytes([int(high)]), bytes([int(low)])]
-    else:
-        encoded = [struct.pack(_SINGLE[physical], v) for v in (high, low)]
-    if max(len(e) for e in encoded) <= MAX_STATISTICS_SIZE:
-        fields += [(5, t.BINARY, encoded[0]), (6, t.BINARY, encoded[1])]
-    return fields
 
 
 class LiteParquetWriter:

@@ -15,14 +15,14 @@ from . import boundary
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
-    from otlp2parquet.lite.iceberg_rest import RestSettings
+    from otlp2parquet.lite.rest_catalog import RestSettings
 
 ICEBERG = "iceberg"
 
 
 def rest_settings(runtime: Runtime) -> RestSettings:
     """The ``[iceberg]`` options for the REST committer; ConfigError naming what is missing."""
-    from otlp2parquet.lite.iceberg_rest import RestSettings
+    from otlp2parquet.lite.rest_catalog import RestSettings
 
     return RestSettings.from_options(runtime.config.section(ICEBERG))
 
@@ -36,7 +36,8 @@ def iceberg_data_url(url: str) -> str:
 def make_catalog(runtime: Runtime, mode: str, storage: Any, schemas: Any) -> Any:
     """A catalog object with ``commit(files)`` and ``close()`` for ``mode``."""
     if mode == ICEBERG:
-        from otlp2parquet.lite.iceberg_rest import LiteIcebergCatalog, RestCatalogClient
+        from otlp2parquet.lite.iceberg_rest import LiteIcebergCatalog
+        from otlp2parquet.lite.rest_catalog import RestCatalogClient
 
         from .storage import R2BindingStorage
 
