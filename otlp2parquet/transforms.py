@@ -30,17 +30,23 @@ def u64_array(values: Any) -> np.ndarray:
         return np.asarray([min(max(int(v), 0), _U64_MAX) for v in values], np.uint64)
 
 
+#: numpy's dtype for each numeric Arrow type (``to_pandas_dtype()`` would import pandas).
+_NUMPY_OF: dict[pa.DataType, np.dtype] = {
+    pa.from_numpy_dtype(np.dtype(name)): np.dtype(name)
+    for name in (
+        *("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"),
+        *("float16", "float32", "float64"),
+    )
+}
+
+
 def numbers(values: np.ndarray, dtype: pa.DataType) -> pa.Array:
     """A numpy array as an Arrow array of ``dtype``, without Arrow's slow conversions where
     numpy converts safely (timestamps from int64, widening integers); checked otherwise."""
     if pa.types.is_timestamp(dtype) and values.dtype == np.int64:
         return pa.array(values).view(dtype)
-    try:
-        target = dtype.to_pandas_dtype()
-    except NotImplementedError:
-        return pa.array(values, dtype)
-    numeric = np.dtype(target).kind in "biuf"
-    if numeric and values.dtype != target and np.can_cast(values.dtype, target, "safe"):
+    target = _NUMPY_OF.get(dtype)
+    if target is not None and values.dtype != target and np.can_cast(values.dtype, target, "safe"):
         values = values.astype(target)
     return pa.array(values, dtype)
 
