@@ -46,6 +46,8 @@ def _problem(exc: Exception) -> str:
         return "JSON nested too deeply"
     if isinstance(exc, UnicodeDecodeError):
         return f"not valid UTF-8 (in a string at byte {exc.start} of it)"
+    if "utf-8" in str(exc).lower():  # msgspec >= 0.19 reports it as a DecodeError
+        return "not valid UTF-8 (in a string)"
     return f"not valid JSON: {exc}"
 
 
