@@ -17,6 +17,13 @@ HEAVY = ("pyarrow", "pyiceberg", "falcon", "waitress", "s3fs", "botocore", "nump
 
 _PROBE = r"""
 import base64, json, sys, time
+# As in the Lambda image, which has no pandas (deploy/lambda/requirements.lock): where pandas is
+# installed (the test venv, for chDB), pyarrow imports it on the first pa.array(), seconds long.
+class NoPandas:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "pandas":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, NoPandas())
 t0 = time.perf_counter()
 from otlp2parquet.plugins.platform_lambda import handler
 t1 = time.perf_counter()

@@ -38,6 +38,14 @@ CLOSE_TIMEOUT = 5.0
 _POLL = 0.2
 
 
+def _warm_pyarrow() -> None:
+    """Pay pyarrow's one-time setup before listening: its first ``pa.array()`` imports pandas
+    wherever pandas is installed, which takes seconds and must not be the first request's."""
+    import pyarrow as pa
+
+    pa.array([0])
+
+
 def serve(
     runtime: Runtime, options: dict[str, Any], sockets: list[socket.socket] | None = None
 ) -> int:
@@ -51,6 +59,7 @@ def serve(
         from .workers import supervise
 
         return supervise(runtime, options, serve)
+    _warm_pyarrow()
     pipeline = runtime.pipeline()
     pipeline.open_spool()  # replays what a previous run acknowledged but did not write
     handler = OtlpHttp.from_config(runtime.config, pipeline)
