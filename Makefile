@@ -1,21 +1,47 @@
-# otlp2parquet developer commands. Everything runs inside .venv, created on first use.
+# otlp2parquet developer commands. Everything runs inside .venv, created on first use with the
+# exact versions in requirements.lock (made by uv from pyproject.toml: `make lock`).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
 ARGS   ?=
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint typecheck wheel-check bench fuzz soak audit clean install
+.PHONY: run test lint typecheck wheel-check bench fuzz soak audit clean install lock smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# uv itself comes at the version the lock pins (it is in the dev group).
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		"$$(sed -n 's/^\(uv==[^ ]*\).*/\1/p' $(LOCK))"
+
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/uv
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes $(LOCK)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
+## make install: .venv with the locked versions of everything (every extra, test and dev tools)
 install: $(STAMP)
+
+## make lock: re-resolve requirements.lock (and the Lambda image's lock) after editing
+## pyproject.toml; versions already locked stay unless LOCK_ARGS=--upgrade
+LOCK_ARGS ?=
+lock: | $(BIN)/uv
+	$(BIN)/uv pip compile --quiet pyproject.toml --all-extras --group dev --universal \
+		--python-version 3.11 --generate-hashes --custom-compile-command "make lock" \
+		-o $(LOCK) $(LOCK_ARGS)
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra lambda --extra iceberg --universal \
+		--python-version 3.12 --generate-hashes --custom-compile-command "make lock" \
+		--constraints $(LOCK) -o deploy/lambda/requirements.lock $(LOCK_ARGS)
+
+## make smoke: the smoke suite against the lowest and the newest versions pyproject.toml allows,
+## and against the locked runtime alone (no extras, no pandas); SMOKE="lowest" runs one
+SMOKE ?=
+smoke: $(STAMP)
+	$(BIN)/python scripts/smoke.py $(SMOKE)
 
 ## make run: start the OTLP/HTTP server on :4318, writing Parquet under ./data
 run: $(STAMP)
@@ -44,7 +70,7 @@ FUZZ_SCALE ?= 20
 FUZZ_SECS  ?= 600
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES_SCALE=$(FUZZ_SCALE) FUZZ_RANDOM=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
-	$(BIN)/python -m pip install --quiet atheris || echo "atheris could not be installed"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python atheris || echo "atheris could not be installed"
 	if $(BIN)/python -c "import atheris" 2>/dev/null; then \
 		$(BIN)/python tests/fuzz_atheris.py -max_total_time=$(FUZZ_SECS) .fuzz-corpus; \
 	else \
@@ -61,7 +87,7 @@ soak: $(STAMP)
 ## otlp2parquet` installs; --strict fails when a package could not be checked at all.
 ## AUDIT_ALL=1 audits every package in .venv (test and dev tools too).
 audit: $(STAMP)
-	$(BIN)/python -m pip install --quiet pip-audit
+	$(BIN)/uv pip install --quiet --python $(BIN)/python pip-audit
 	if [ -n "$(AUDIT_ALL)" ]; then \
 		$(BIN)/pip-audit --skip-editable --strict --progress-spinner off $(AUDIT_ARGS); \
 	else \
@@ -74,4 +100,4 @@ audit: $(STAMP)
 		exit 1; }
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .fuzz-corpus
+	rm -rf $(VENV) .venv-smoke build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .fuzz-corpus

@@ -38,7 +38,7 @@ def deploy(tmp_path: Path, *flags: str) -> dict[str, Any]:
     ).read_text()
     project = tomllib.loads((out / "pyproject.toml").read_text())
     dependencies = project["project"]["dependencies"]
-    assert dependencies[:2] == ["pluggy>=1.5", "protobuf>=5.26"]  # the Worker's requirements
+    assert dependencies[:2] == ["pluggy>=1.5", "protobuf>=6.31"]  # the Worker's requirements
     assert not any(d.startswith(("pyarrow", "numpy", "otlp2parquet")) for d in dependencies)
     assert (out / "src" / "otlp2parquet" / "lite" / "parquet_writer.py").is_file()
     return tomllib.loads((out / "wrangler.toml").read_text())
