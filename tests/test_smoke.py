@@ -47,8 +47,10 @@ def test_every_builtin_plugin_registers() -> None:
     assert {name for name, _ in pm.list_name_plugin()} >= {builtin_name(m) for m in BUILTIN_PLUGINS}
 
 
-def convert(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, *extra, "-m", "otlp2parquet", "convert", "--no-progress"]
+def convert(out: Path, *launcher: str) -> subprocess.CompletedProcess[str]:
+    """``otlp2parquet convert`` of the official examples into ``out``; ``launcher`` replaces
+    ``-m otlp2parquet`` (the CLI's arguments follow it either way)."""
+    command = [sys.executable, *(launcher or ("-m", "otlp2parquet")), "convert", "--no-progress"]
     inputs = [str(p) for p in sorted(EXAMPLES.glob("*.json"))]
     return subprocess.run(
         [*command, "-o", str(out), *inputs], cwd=out.parent, capture_output=True, text=True,
@@ -92,14 +94,9 @@ runpy.run_module("otlp2parquet", run_name="__main__", alter_sys=True)
 
 
 def test_convert_needs_no_pandas(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    command = [sys.executable, "-c", NO_PANDAS, "convert", "--no-progress", "-o", str(out)]
-    inputs = [str(p) for p in sorted(EXAMPLES.glob("*.json"))]
-    done = subprocess.run(
-        [*command, *inputs], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
+    done = convert(tmp_path / "out", "-c", NO_PANDAS)
     assert done.returncode == 0, done.stderr
-    assert_examples_converted(out)
+    assert_examples_converted(tmp_path / "out")
 
 
 @pytest.fixture(scope="module")
