@@ -30,13 +30,13 @@ def u64_array(values: Any) -> np.ndarray:
         return np.asarray([min(max(int(v), 0), _U64_MAX) for v in values], np.uint64)
 
 
+_NUMERIC = (
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float16", "float32", "float64",
+)  # fmt: skip
 #: numpy's dtype for each numeric Arrow type (``to_pandas_dtype()`` would import pandas).
 _NUMPY_OF: dict[pa.DataType, np.dtype] = {
-    pa.from_numpy_dtype(np.dtype(name)): np.dtype(name)
-    for name in (
-        *("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"),
-        *("float16", "float32", "float64"),
-    )
+    pa.from_numpy_dtype(np.dtype(name)): np.dtype(name) for name in _NUMERIC
 }
 
 
