@@ -1,14 +1,29 @@
 """Request bodies: media types and content encodings, with the payload limit enforced before
-and after decompression (never inflating more than the limit)."""
+and after decompression (never inflating more than the limit).
+
+The ``Content-Encoding`` values are those the OpenTelemetry Collector's ``confighttp`` server
+accepts: ``gzip``; ``zlib`` and ``deflate`` (both zlib-wrapped; raw deflate is accepted too);
+``zstd``; ``snappy`` (block format, or the framing format detected by its stream identifier);
+``x-snappy-framed`` (framing format); ``lz4`` (LZ4 frame format); and ``identity``. zstd, snappy
+and lz4 need pyarrow: where it is missing (the Cloudflare Worker) they are answered 415.
+"""
 
 from __future__ import annotations
 
 import zlib
 
-from otlp2parquet.errors import DecodeError, PayloadTooLarge, UnsupportedMediaType
+from otlp2parquet import codecs
+from otlp2parquet.codecs import check_size
+from otlp2parquet.errors import UnsupportedMediaType
 
-ENCODINGS = ("gzip", "deflate", "identity")
-_CHUNK = 64 * 1024
+__all__ = ["ENCODINGS", "check_encoding", "check_size", "decompress", "media_type"]
+
+#: Every Content-Encoding this package decodes (``ARROW_ENCODINGS`` only with pyarrow).
+ZLIB_ENCODINGS = ("gzip", "deflate", "zlib")
+ARROW_ENCODINGS = ("zstd", "snappy", "x-snappy-framed", "lz4")
+ENCODINGS = (*ZLIB_ENCODINGS, *ARROW_ENCODINGS, "identity")
+_ALIASES = {"": "identity", "x-gzip": "gzip"}
+_ARROW_CODEC = {"zstd": "zstd", "lz4": "lz4", "snappy": "snappy", "x-snappy-framed": "snappy"}
 
 
 def media_type(content_type: str | None) -> str:
@@ -18,51 +33,43 @@ def media_type(content_type: str | None) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def check_size(size: int, limit: int, stage: str) -> None:
-    if size > limit:
-        raise PayloadTooLarge(
-            f"request body is larger than the {limit}-byte limit {stage} "
-            f"(request.max_payload_bytes)"
-        )
+def supported_encodings() -> tuple[str, ...]:
+    """The Content-Encoding values this runtime decodes."""
+    have = codecs.arrow_codecs()
+    return tuple(e for e in ENCODINGS if e not in _ARROW_CODEC or _ARROW_CODEC[e] in have)
+
+
+def check_encoding(encoding: str | None) -> str:
+    """The canonical name of ``encoding``; raises UnsupportedMediaType (415) naming the
+    supported ones when this runtime cannot decode it."""
+    name = (encoding or "").strip().lower()
+    name = _ALIASES.get(name, name)
+    if name in ZLIB_ENCODINGS or name == "identity":
+        return name  # no pyarrow import for these
+    supported = supported_encodings()
+    if name in supported:
+        return name
+    missing = "" if name not in ENCODINGS else f" ({name} needs pyarrow, which is not installed)"
+    raise UnsupportedMediaType(
+        f"unsupported Content-Encoding {encoding!r}{missing}; supported: " + ", ".join(supported)
+    )
 
 
 def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
-    """Undo ``Content-Encoding`` (gzip, deflate, identity), stopping as soon as the output
-    would pass ``limit`` bytes."""
+    """Undo ``Content-Encoding``, stopping as soon as the output would pass ``limit`` bytes;
+    raises PayloadTooLarge, DecodeError (corrupt or truncated) or UnsupportedMediaType."""
     check_size(len(body), limit, "as sent")
-    name = (encoding or "identity").strip().lower()
-    if name in ("", "identity"):
+    name = check_encoding(encoding)
+    if name == "identity":
         return body
-    if name in ("gzip", "x-gzip"):
-        wbits = 16 + zlib.MAX_WBITS
-    elif name == "deflate":
-        # RFC 9110 deflate is zlib-wrapped; some clients send raw deflate: accept both.
-        wbits = zlib.MAX_WBITS if body[:1] and (body[0] & 0x0F) == 8 else -zlib.MAX_WBITS
-    else:
-        raise UnsupportedMediaType(
-            f"unsupported Content-Encoding {encoding!r}; use gzip, deflate or identity"
-        )
-    return _inflate(body, wbits, limit, name)
-
-
-def _inflate(body: bytes, wbits: int, limit: int, name: str) -> bytes:
-    out = bytearray()
-    data = body
-    while True:
-        inflater = zlib.decompressobj(wbits)
-        try:
-            while data:
-                out += inflater.decompress(data, limit + 1 - len(out))
-                check_size(len(out), limit, "after decompression")
-                data = inflater.unconsumed_tail
-                if inflater.eof:
-                    break
-            out += inflater.flush(limit + 1 - len(out))
-        except zlib.error as exc:
-            raise DecodeError(f"body is not valid {name} data: {exc}") from None
-        check_size(len(out), limit, "after decompression")
-        if not inflater.eof:
-            raise DecodeError(f"{name} body is truncated")
-        data = inflater.unused_data
-        if not data or name != "gzip":  # gzip allows several members back to back
-            return bytes(out)
+    if name == "gzip":
+        return codecs.inflate(body, 16 + zlib.MAX_WBITS, limit, name, members=True)
+    if name in ("deflate", "zlib"):
+        # Both are zlib-wrapped (RFC 9110, and the Collector); some clients send raw deflate.
+        wrapped = len(body) >= 2 and (body[0] & 0x0F) == 8 and (body[0] << 8 | body[1]) % 31 == 0
+        return codecs.inflate(body, zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS, limit, name)
+    if name == "snappy":
+        return codecs.snappy(body, limit, name, framed=None)
+    if name == "x-snappy-framed":
+        return codecs.snappy(body, limit, name, framed=True)
+    return codecs.arrow_stream(body, _ARROW_CODEC[name], limit, name)

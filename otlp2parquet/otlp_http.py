@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from otlp2parquet import telemetry
 from otlp2parquet.auth import Authenticator
-from otlp2parquet.bodies import ENCODINGS, check_size, media_type
+from otlp2parquet.bodies import check_encoding, check_size, media_type
 from otlp2parquet.errors import Otlp2ParquetError, UnsupportedMediaType
 from otlp2parquet.otlp_responses import Response, error_response, export_response
 
@@ -33,8 +33,6 @@ SIGNAL_PATHS = {"/v1/logs": "logs", "/v1/traces": "traces", "/v1/metrics": "metr
 HEALTH_PATH = "/health"
 READY_PATH = "/ready"
 PATHS = (*SIGNAL_PATHS, HEALTH_PATH, READY_PATH)
-#: Content-Encoding values ``bodies.decompress`` accepts.
-ACCEPTED_ENCODINGS = frozenset({*ENCODINGS, "", "x-gzip"})
 #: Seconds a client is asked to wait before retrying while the server drains.
 DRAIN_RETRY_AFTER = 5.0
 CORS_ALLOW_HEADERS = "Content-Type, Content-Encoding, Authorization"
@@ -169,10 +167,7 @@ class OtlpHttp:
                 f"unsupported Content-Type {content_type!r}; use one of "
                 + ", ".join(self.pipeline.media_types)
             )
-        if (encoding or "").strip().lower() not in ACCEPTED_ENCODINGS:
-            raise UnsupportedMediaType(
-                f"unsupported Content-Encoding {encoding!r}; use gzip, deflate or identity"
-            )
+        check_encoding(encoding)
         if length is not None:
             try:
                 declared = int(length)

@@ -49,6 +49,7 @@ def run_child(
     tmp_path_factory: pytest.TempPathFactory,
     pythonpath: str = "",
     catalog: dict[str, str] | None = None,
+    requests: list[tuple[str, str, str, Any]] = REQUESTS,
 ) -> tuple[dict[str, Any], Path]:
     """The Worker in a subprocess without pyarrow, numpy and pyiceberg; its report and output
     directory. With ``catalog``, the direct run's files are synced into that REST catalog."""
@@ -56,7 +57,7 @@ def run_child(
     if catalog:
         (inputs / "catalog.json").write_text(json.dumps(catalog))
     listed = []
-    for n, (path, content_type, encoding, body) in enumerate(REQUESTS):
+    for n, (path, content_type, encoding, body) in enumerate(requests):
         (inputs / f"body{n}").write_bytes(body())
         listed.append(
             {"path": path, "content_type": content_type, "encoding": encoding,
@@ -99,6 +100,31 @@ def test_the_worker_answers_without_pyarrow_or_numpy(worker_run: Any) -> None:
     assert report["pipeline"] == "LitePipeline"
     assert [r[1] for r in report["responses"]] == [200] * 2 * len(REQUESTS)
     assert report["responses"][1][2] == "{}"  # OTLP/JSON ExportLogsServiceResponse
+
+
+def test_the_worker_keeps_zlib_and_refuses_what_needs_pyarrow(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    import zlib
+
+    from compression_support import COMPRESSORS
+
+    sent = [("zlib", zlib.compress), ("deflate", zlib.compress), ("gzip", gzip.compress)]
+    sent += [(name, COMPRESSORS[name]) for name in ("zstd", "snappy", "x-snappy-framed", "lz4")]
+    requests = [
+        ("/v1/traces", JSON, name, lambda c=compress: c(example("trace.json")))
+        for name, compress in sent
+    ]
+    report, out = run_child(tmp_path_factory, requests=requests)
+    assert report["loaded"] == []
+    statuses = [200, 200, 200, 415, 415, 415, 415]
+    assert [r[1] for r in report["responses"]] == statuses * 2  # direct, then batched
+    direct = report["responses"][: len(sent)]
+    for (name, _), (_, _, body) in zip(sent[3:], direct[3:], strict=True):
+        message = json.loads(body)["message"]
+        assert f"unsupported Content-Encoding {name!r} ({name} needs pyarrow" in message
+        assert message.endswith("supported: gzip, deflate, zlib, identity"), message
+    assert len(files(out, "direct/traces")) == 3
 
 
 @pytest.mark.parametrize("prefix", ["direct", "batched"])
