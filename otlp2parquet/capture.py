@@ -1,5 +1,6 @@
-"""Captured OTLP files (``otlp2parquet convert``): gzip by magic bytes, the encoding from the
-file name or the content, and the signal from the content or the file name.
+"""Captured OTLP files (``otlp2parquet convert``): whole-file gzip or zstd, the framing of the
+messages (``capture_frames``), the encoding from the file name or the content, and the signal
+from the content or the file name.
 
 Signal detection reads no more than it must: JSON is searched for its first ``resourceLogs`` /
 ``resourceSpans`` / ``resourceMetrics`` key (camelCase or snake_case), protobuf is walked on the
@@ -8,16 +9,14 @@ wire format down to the first record, whose field numbers and wire types differ 
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
-import zlib
 from collections.abc import Iterator
 from pathlib import PurePath
 
-from otlp2parquet.errors import DecodeError
+from otlp2parquet.capture_frames import COMPRESSED_SUFFIXES, unwrap
 
-GZIP_MAGIC = b"\x1f\x8b"
+__all__ = ["EXTENSIONS", "MEDIA_TYPES", "detect_encoding", "detect_signal", "unwrap"]
 MEDIA_TYPES = {
     "protobuf": "application/x-protobuf",
     "json": "application/json",
@@ -40,27 +39,18 @@ _LOG_MARKS = {(1, 1), (11, 1), (2, 0), (7, 0), (8, 5)}  # times, severity, dropp
 _METRIC_DATA = {(5, 2), (7, 2), (9, 2), (10, 2), (11, 2)}  # gauge, sum, histograms, summary
 
 
-def unwrap(data: bytes, name: str = "input") -> bytes:
-    """Undo gzip when the content starts with its magic bytes (several members allowed)."""
-    if not data.startswith(GZIP_MAGIC):
-        return data
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise DecodeError(
-            f"{name} looks gzip-compressed but cannot be decompressed: {exc}"
-        ) from None
-
-
 def detect_encoding(name: str, data: bytes) -> str:
-    """``protobuf``, ``json`` or ``jsonl`` from the extension (``.gz`` ignored), else content."""
+    """``protobuf``, ``json`` or ``jsonl`` from the extension (``.gz``/``.zst`` ignored), else
+    content. A ``.json`` file holding JSON lines (what the Collector's fileexporter writes with
+    ``format: json``) is ``jsonl``."""
     path = PurePath(name.lower())
-    suffix = PurePath(path.stem).suffix if path.suffix == ".gz" else path.suffix
-    if suffix in EXTENSIONS:
-        return EXTENSIONS[suffix]
+    suffix = PurePath(path.stem).suffix if path.suffix in COMPRESSED_SUFFIXES else path.suffix
+    named = EXTENSIONS.get(suffix)
+    if named is not None and named != "json":
+        return named
     text = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text.startswith((b"{", b"[")):
-        return "protobuf"
+        return named or "protobuf"
     first, _, rest = text.partition(b"\n")
     if rest.strip() and first.strip().endswith(b"}"):
         try:

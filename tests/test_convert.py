@@ -120,7 +120,7 @@ def captures(tmp_path: Path) -> Path:
     payload = protobuf(logs(("gz", T_NS, "zipped")), ExportLogsServiceRequest)
     (folder / "nested" / "capture.dat").write_bytes(gzip.compress(payload))
     (folder / "bad.json").write_text('{"resourceLogs": [')
-    (folder / "broken.pb").write_bytes(b"\xff\xff\xff\xff")
+    (folder / "broken.pb").write_bytes(b"\x0a\x02\xff\xff")  # a request, no telling records
     (folder / ".hidden.json").write_text("ignored")
     return folder
 

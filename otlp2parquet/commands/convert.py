@@ -1,9 +1,12 @@
 """``otlp2parquet convert INPUT... --output URL``: captured OTLP files → Parquet.
 
-Inputs are files or directories (searched recursively) holding OTLP protobuf, JSON or JSON Lines,
-gzip-compressed or not. They run through the same pipeline as the server (decoder → mapper →
-partitioner → batcher → writer → storage → catalog), into the same layout, on any backend. A bad
-file is reported on its own line and skipped; the exit status is 1 when any file failed.
+Inputs are files or directories (searched recursively) holding OTLP JSON, JSON Lines or protobuf
+(one request, or 4-byte big-endian or varint length-delimited ones, as the Collector's
+``fileexporter`` writes), gzip- or zstd-compressed or not (``capture_frames``). They run through
+the same pipeline as the server (decoder → mapper → partitioner → batcher → writer → storage →
+catalog), into the same layout, on any backend. A bad file is reported on its own line and
+skipped; the exit status is 2 when a file is in none of the formats read, else 1 when any file
+failed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 from otlp2parquet import hookimpl
 from otlp2parquet.capture import MEDIA_TYPES, detect_encoding, detect_signal, unwrap
+from otlp2parquet.capture_frames import Unreadable, split
 from otlp2parquet.commands.common import output_overrides, runtime_from_args
 from otlp2parquet.errors import DecodeError, UnsupportedMediaType
 from otlp2parquet.output import emit, error_line
@@ -24,11 +28,15 @@ from otlp2parquet.pipeline import Pipeline
 from otlp2parquet.types import SIGNALS, IngestResult, WrittenFile
 
 log = logging.getLogger(__name__)
+#: The exit status when an input is in none of the formats convert reads.
+EXIT_UNREADABLE = 2
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "convert", help="convert captured OTLP files (protobuf, JSON, JSON Lines, gzip) to Parquet"
+        "convert",
+        help="convert captured OTLP files (JSON, JSON Lines, protobuf as the Collector's "
+        "fileexporter writes it; gzip or zstd) to Parquet",
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="files or directories")
     parser.add_argument(
@@ -88,16 +96,32 @@ def expand(inputs: list[str]) -> tuple[list[Path], list[str]]:
 def convert_file(
     pipeline: Pipeline, path: Path, signal: str | None, encoding: str | None
 ) -> IngestResult:
-    """One file through the pipeline; raises DecodeError, UnsupportedMediaType or OSError."""
+    """One file through the pipeline, message by message; raises DecodeError (Unreadable for a
+    file in no known format), UnsupportedMediaType or OSError."""
     data = unwrap(path.read_bytes(), str(path))
-    encoding = encoding or detect_encoding(path.name, data)
-    signal = signal or detect_signal(path.name, data, encoding)
+    detected = encoding or detect_encoding(path.name, data)
+    framing, messages = split(path.name, data, None if detected == "protobuf" else detected)
+    log.debug("%s: %s, %d message(s)", path, framing, len(messages))
+    first_encoding, first = messages[0]
+    signal = signal or detect_signal(path.name, first, first_encoding)
     if signal is None:
         raise DecodeError("cannot tell whether it holds logs, traces or metrics; pass --signal")
-    decoder = pipeline.decoders.get(MEDIA_TYPES[encoding])
-    if decoder is None:
-        raise UnsupportedMediaType(f"no decoder for {encoding} ({MEDIA_TYPES[encoding]})")
-    return pipeline.ingest_requests(signal, decoder.decode(data, signal))
+    total = IngestResult()
+    for n, (kind, message) in enumerate(messages, 1):
+        decoder = pipeline.decoders.get(MEDIA_TYPES[kind])
+        if decoder is None:
+            raise UnsupportedMediaType(f"no decoder for {kind} ({MEDIA_TYPES[kind]})")
+        try:
+            requests = decoder.decode(message, signal)
+        except DecodeError as exc:
+            if len(messages) == 1:
+                raise
+            raise DecodeError(f"{framing} message {n} of {len(messages)}: {exc}") from None
+        result = pipeline.ingest_requests(signal, requests)
+        total.accepted += result.accepted
+        total.rejected += result.rejected
+        total.reasons += result.reasons
+    return total
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     summary = Summary()
     runtime.pm.register(summary, name="convert-summary")
     pipeline = runtime.pipeline()
-    failed, accepted, rejected = len(missing), 0, 0
+    failed, unreadable, accepted, rejected = len(missing), 0, 0, 0
     sizes = [path.stat().st_size for path in files]
     bar = _progress(sum(sizes), show=not args.no_progress and sys.stderr.isatty())
     try:
@@ -117,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
                 result = convert_file(pipeline, path, args.signal, args.encoding)
             except (DecodeError, UnsupportedMediaType, OSError) as exc:
                 failed += 1
+                unreadable += isinstance(exc, Unreadable)
                 if bar is not None:
                     bar.clear()  # keep the message off the bar's line
                 error_line(f"{path}: {exc}")
@@ -145,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
         emit(f"  {table}: {summary.rows[table]} row(s) in {summary.files[table]} file(s)")
     if failed:
         emit(f"{failed} input file(s) failed; see the messages above")
-    return 1 if failed else 0
+    return EXIT_UNREADABLE if unreadable else 1 if failed else 0
 
 
 def _progress(total: int, show: bool) -> Any:
