@@ -37,18 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Land OpenTelemetry logs, metrics and traces as Parquet in a data lake.",
     )
     parser.add_argument("--version", action="version", version=f"otlp2parquet {__version__}")
-    parser.add_argument(
-        "--config",
-        "-c",
-        metavar="FILE",
-        help="config file (else OTLP2PARQUET_CONFIG, OTLP2PARQUET_CONFIG_CONTENT, ./config.toml)",
-    )
-    parser.add_argument(
-        "--log-level",
-        choices=["debug", "info", "warning", "error"],
-        help="override server.log_level",
-    )
-    parser.add_argument("--log-format", choices=["text", "json"], help="override server.log_format")
+    _add_global_options(parser, default=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -58,7 +47,49 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.add_parser(sub)
+    for leaf in _subcommand_parsers(parser):
+        _add_global_options(leaf, default=argparse.SUPPRESS)
     return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """``--config``, ``--log-level`` and ``--log-format``. Subcommands get them too, with
+    ``SUPPRESS`` defaults so a value given before the subcommand is not reset; a short ``-c``
+    is left out where the subcommand uses it (``query duckdb -c SQL``)."""
+    taken = set(parser._option_string_actions)
+    config = [flag for flag in ("--config", "-c") if flag not in taken]
+    parser.add_argument(
+        *config,
+        dest="config",
+        metavar="FILE",
+        default=default,
+        help="config file (else OTLP2PARQUET_CONFIG, OTLP2PARQUET_CONFIG_CONTENT, ./config.toml)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        default=default,
+        help="override server.log_level",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=default,
+        help="override server.log_format",
+    )
+
+
+def _subcommand_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every parser below ``parser`` (subcommands and their actions), each once."""
+    found: dict[int, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                if id(child) not in found:
+                    found[id(child)] = child
+                    for grandchild in _subcommand_parsers(child):
+                        found.setdefault(id(grandchild), grandchild)
+    return list(found.values())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

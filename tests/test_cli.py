@@ -123,3 +123,40 @@ def test_output_into_a_closed_pipe_is_quiet() -> None:
     _, err = proc.communicate(timeout=60)
     assert b"Traceback" not in err
     assert proc.returncode == 0
+
+
+def test_global_options_after_the_subcommand(tmp_path: Path) -> None:
+    config = tmp_path / "elsewhere.toml"
+    config.write_text("[batch]\nmax_rows = 321\n")
+    result = run(
+        "config", "show", "--origin", "--config", str(config), "--log-level", "debug", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    lines = {line.split(" = ")[0]: line for line in result.stdout.splitlines()}
+    assert lines["batch.max_rows"].startswith("batch.max_rows = 321")
+    assert lines["batch.max_rows"].endswith(f"# {config} key batch.max_rows")
+    assert lines["server.log_level"].startswith('server.log_level = "debug"')
+    assert lines["server.log_level"].endswith("# command-line flag --log-level")
+
+
+def test_global_options_in_either_place_parse_the_same() -> None:
+    from otlp2parquet.cli import build_parser
+
+    parser = build_parser()
+    after = parser.parse_args(["serve", "--config", "a.toml", "--log-format", "json"])
+    before = parser.parse_args(["--config", "a.toml", "--log-format", "json", "serve"])
+    for args in (after, before):
+        assert (args.command, args.config, args.log_format, args.log_level) == (
+            "serve",
+            "a.toml",
+            "json",
+            None,
+        )
+    # Given before, a value survives the subcommand; given after, it wins.
+    args = parser.parse_args(["-c", "a.toml", "schema", "export", "--log-level", "error"])
+    assert (args.config, args.log_level) == ("a.toml", "error")
+    args = parser.parse_args(["--log-level", "info", "convert", "x.json", "--log-level", "debug"])
+    assert args.log_level == "debug"
+    # `query duckdb -c SQL` keeps its -c; --config still works there.
+    args = parser.parse_args(["query", "duckdb", "-c", "SELECT 1", "--config", "b.toml"])
+    assert (args.sql, args.config) == (["SELECT 1"], "b.toml")
