@@ -2,17 +2,19 @@
 
 Attribute names are the protobuf field names; absent nested messages are empty instances; oneofs
 answer ``WhichOneof`` and optional fields ``HasField``; enums are ints. IDs are the one difference:
-lowercase hex strings (``otlp_ids`` normalizes them after decoding) where protobuf has bytes; the
-ID transforms accept both. So one mapper serves protobuf and JSON. Decoding is lax in the ways
-OTLP/JSON allows: 64-bit integers as strings or numbers, IDs as hex (any case) or base64, enums
-as numbers or names, unknown fields ignored.
+lowercase hex strings (``otlp_json_checks`` normalizes them after decoding) where protobuf has
+bytes; the ID transforms accept both. So one mapper serves protobuf and JSON.
+
+The structs read the common form at msgspec's speed: lowerCamelCase names, enums as numbers,
+integers as numbers or strings. A body in any other form the proto3 JSON mapping allows (proto
+field names, enum names, nulls, unknown fields) fails here and is rewritten by ``otlp_json_tree``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 import msgspec
 
@@ -26,7 +28,7 @@ _LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 
 #: A trace or span ID as sent: hex (any case) or base64; ``otlp_ids`` normalizes it to hex.
 Id = str
-#: Enum fields take numbers; names are turned into numbers by ``enum_names_to_numbers``.
+#: Enum fields take numbers; ``otlp_json_tree`` turns names into numbers.
 Enum = I32
 
 
@@ -51,31 +53,21 @@ ENUM_FIELDS: Mapping[str, Mapping[str, int]] = MappingProxyType(
         ),
     }
 )
+#: camelCase field name → the enum's name in the proto files.
+ENUM_TYPES: Mapping[str, str] = MappingProxyType(
+    {
+        "kind": "Span.SpanKind",
+        "code": "Status.StatusCode",
+        "severityNumber": "SeverityNumber",
+        "aggregationTemporality": "AggregationTemporality",
+    }
+)
 
 
-def enum_names_to_numbers(tree: Any) -> Any:
-    """Replace enum value names (and numeric strings) by numbers in decoded JSON, in place."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            for key, value in node.items():
-                names = ENUM_FIELDS.get(key)
-                if names is not None and isinstance(value, str):
-                    number = names.get(value.upper())
-                    if number is None and value.lstrip("-").isdigit():
-                        number = int(value)
-                    if number is not None:
-                        node[key] = number
-                elif isinstance(value, dict | list):
-                    stack.append(value)
-        elif isinstance(node, list):
-            stack.extend(v for v in node if isinstance(v, dict | list))
-    return tree
-
-
-class Message(msgspec.Struct, rename="camel", frozen=True, gc=False):
-    """Base: read-API helpers over the fields, which default to None when unset."""
+class Message(msgspec.Struct, rename="camel", frozen=True, gc=False, forbid_unknown_fields=True):
+    """Base: read-API helpers over the fields, which default to None when unset. Unknown fields
+    (proto spellings among them) send a body to ``otlp_json_tree``, which drops what is
+    unknown."""
 
     __oneofs__: ClassVar[Oneofs] = {}
 

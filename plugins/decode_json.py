@@ -13,9 +13,8 @@ from typing import Any
 
 import msgspec
 
-from otlp2parquet import hookimpl
+from otlp2parquet import hookimpl, otlp_json_checks
 from otlp2parquet.errors import DecodeError
-from otlp2parquet.otlp_json_checks import normalize_ids
 from otlp2parquet.registry import Register
 
 JSON_TYPES = ("application/json",)
@@ -74,13 +73,19 @@ class JSONDecoder:
         try:
             request = decoder.decode(text)
         except msgspec.ValidationError:
-            # Perhaps enum names (protobuf's JSON printer writes them): numbers, then again.
-            from otlp2parquet.otlp_json import enum_names_to_numbers
-
-            tree = enum_names_to_numbers(msgspec.json.decode(text))
-            request = decoder.decode(msgspec.json.encode(tree))
-        normalize_ids(signal, request)
+            # Another form the proto3 JSON mapping allows (proto field names, enum names,
+            # nulls, unknown fields): rewrite the tree into the structs' form, then again.
+            request = decoder.decode(msgspec.json.encode(self._normalized(text, signal)))
+        otlp_json_checks.check(signal, request)
         return request
+
+    def _normalized(self, text: bytes, signal: str) -> Any:
+        from otlp2parquet import otlp_json_tree
+
+        try:
+            return otlp_json_tree.normalize(msgspec.json.decode(text), self.types[signal])
+        except otlp_json_tree.TreeError as exc:
+            raise DecodeError(f"{signal} request body is invalid OTLP/JSON: {exc}") from None
 
     def _decode_lines(self, body: bytes, signal: str) -> list[Any]:
         requests = []

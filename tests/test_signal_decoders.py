@@ -70,12 +70,18 @@ def test_json_ids_hex_or_base64(text: str) -> None:
 
 
 def test_normalize_id() -> None:
-    assert normalize_id("") == ""
-    assert normalize_id("AbCd") == "abcd"
-    assert normalize_id("q83vEjRWeJA=") == "abcdef1234567890"
-    assert normalize_id("q83v") is None  # base64, but not the size of an ID
-    assert normalize_id("ab cd") is None
-    assert normalize_id("not base64!") is None
+    assert normalize_id("", 8) == ""
+    assert normalize_id("AbCdEf1234567890", 8) == "abcdef1234567890"
+    assert normalize_id("q83vEjRWeJA=", 8) == "abcdef1234567890"
+    with pytest.raises(ValueError, match="is base64 of 8 bytes, not 16: length mismatch"):
+        normalize_id("q83vEjRWeJA=", 16)
+    with pytest.raises(ValueError, match=r"has 4 hex digits, not 16 \(8 bytes\): length mismatch"):
+        normalize_id("AbCd", 8)
+    with pytest.raises(ValueError, match="is base64 of 3 bytes, not 8: length mismatch"):
+        normalize_id("q83v", 8)
+    for text in ("ab cd", "not base64!"):
+        with pytest.raises(ValueError, match="is neither hex nor base64 of 8 bytes"):
+            normalize_id(text, 8)
 
 
 def test_json_enum_names_or_numbers() -> None:
@@ -130,12 +136,15 @@ DEEP = (
         (logs_json({"timeUnixNano": "soon"}), f"got `str` - at `{RECORD}.timeUnixNano`"),
         (logs_json({"timeUnixNano": -1}), f"Expected `int` >= 0 - at `{RECORD}.timeUnixNano`"),
         (logs_json({"flags": 2**32}), f"Expected `int` <= 4294967295 - at `{RECORD}.flags`"),
-        (logs_json({"traceId": "xyz!"}), f"neither hex nor base64 - at `{RECORD}.traceId`"),
+        (logs_json({"traceId": "xyz!"}), f"base64 of 16 bytes - at `{RECORD}.traceId`"),
         (logs_json({"spanId": 12}), f"Expected `str`, got `int` - at `{RECORD}.spanId`"),
-        (logs_json({"severityNumber": "LOUD"}), f"got `str` - at `{RECORD}.severityNumber`"),
+        (
+            logs_json({"severityNumber": "LOUD"}),
+            f"'LOUD' is not a SeverityNumber name - at `{RECORD}.severityNumber`",
+        ),
         (logs_json({"body": {"stringValue": "\udcff"}}), "not valid"),
         (logs_json({"body": {"intValue": 1.5}}), f"at `{RECORD}.body.intValue`"),
-        (logs_json({}, resource=None), "got `null` - at `$.resourceLogs[0].resource`"),
+        (logs_json({}, resource=[]), "got `array` - at `$.resourceLogs[0].resource`"),
         (DEEP, "nested too deeply"),
     ],
 )
@@ -185,7 +194,7 @@ def test_jsonl_one_request_per_line_blank_lines_skipped() -> None:
     [
         ([b"{}", b"", b"{", b"{}"], "line 3: logs request is not valid JSON: Input data was"),
         ([b"{}", logs_json({"traceId": "!"})], "line 2: logs request body is invalid OTLP/JSON: "
-                                               "ID '!' is neither hex nor base64"),
+                                               "traceId '!' is neither hex nor base64"),
         ([b"[1]"], "line 1: logs request is invalid OTLP/JSON: Expected `object`, got `array`"),
         ([b"{}", logs_json({"flags": "x"})], "line 2: logs request is invalid OTLP/JSON: Expected"),
     ],
