@@ -28,17 +28,31 @@ def connect(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     return capsys.readouterr().out
 
 
-def test_collector_config_sends_protobuf_gzip_to_this_server(
+def test_collector_config_sends_protobuf_zstd_to_this_server(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OTLP2PARQUET_LISTEN_ADDR", "0.0.0.0:5318")
     config = yaml.safe_load(connect(capsys, "otel-collector"))
     exporter = config["exporters"]["otlphttp/otlp2parquet"]
     assert exporter["endpoint"] == "http://localhost:5318"
-    assert (exporter["compression"], exporter["encoding"]) == ("gzip", "proto")
+    assert (exporter["compression"], exporter["encoding"]) == ("zstd", "proto")
     assert "headers" not in exporter and "extensions" not in config
     for signal in ("logs", "traces", "metrics"):
-        assert config["service"]["pipelines"][signal]["exporters"] == ["otlphttp/otlp2parquet"]
+        pipeline = config["service"]["pipelines"][signal]
+        assert pipeline == {"receivers": ["otlp"], "exporters": ["otlphttp/otlp2parquet"]}
+
+
+def test_collector_config_batches_in_the_exporter_queue_not_a_processor(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = yaml.safe_load(connect(capsys, "otel-collector"))
+    assert "processors" not in config  # the batch processor is deprecated
+    queue = config["exporters"]["otlphttp/otlp2parquet"]["sending_queue"]
+    assert queue == {
+        "enabled": True, "sizer": "requests", "queue_size": 1000,
+        "batch": {"flush_timeout": "5s", "sizer": "items", "min_size": 8192, "max_size": 16384},
+    }  # fmt: skip
+    assert queue["batch"]["min_size"] <= queue["batch"]["max_size"]
 
 
 def test_collector_config_with_auth_names_variables_not_secrets(

@@ -48,7 +48,11 @@ def default_endpoint(config: Config) -> str:
 
 
 def collector_config(endpoint: str, config: Config) -> str:
-    """An OpenTelemetry Collector config: OTLP/gRPC in, otlphttp (protobuf, gzip) out."""
+    """An OpenTelemetry Collector config: OTLP/gRPC in, otlphttp (protobuf, zstd) out.
+
+    Batching happens in the exporter's ``sending_queue.batch`` (exporterhelper), which replaces
+    the deprecated ``batch`` processor; the queue also holds requests until the server answers.
+    """
     auth_ext, auth_use, headers = "", "", ""
     if config.get("auth.bearer.enabled"):
         headers = f'    headers:\n      authorization: "Bearer ${{env:{BEARER_VAR}}}"\n'
@@ -63,34 +67,37 @@ def collector_config(endpoint: str, config: Config) -> str:
         )
         auth_use = "    auth:\n      authenticator: basicauth/otlp2parquet\n"
     pipelines = "".join(
-        f"    {signal}:\n"
-        "      receivers: [otlp]\n"
-        "      processors: [batch]\n"
-        "      exporters: [otlphttp/otlp2parquet]\n"
+        f"    {signal}:\n      receivers: [otlp]\n      exporters: [otlphttp/otlp2parquet]\n"
         for signal in ("logs", "traces", "metrics")
     )
     service = "service:\n" + ("  extensions: [basicauth/otlp2parquet]\n" if auth_ext else "")
     return (
         "# OpenTelemetry Collector: receive OTLP/gRPC on :4317, send to otlp2parquet over\n"
-        "# OTLP/HTTP (protobuf, gzip). Run with: otelcol-contrib --config this-file.yaml\n"
+        "# OTLP/HTTP (protobuf, zstd), batched in the exporter's sending queue.\n"
+        "# Run with: otelcol-contrib --config this-file.yaml\n"
         "receivers:\n"
         "  otlp:\n"
         "    protocols:\n"
         "      grpc:\n"
         "        endpoint: 0.0.0.0:4317\n\n"
-        "processors:\n"
-        "  batch: {}\n\n"
         f"{auth_ext}"
         "exporters:\n"
         "  otlphttp/otlp2parquet:\n"
         f"    endpoint: {endpoint}\n"
         "    encoding: proto\n"
-        "    compression: gzip\n"
+        "    compression: zstd\n"
         f"{headers}{auth_use}"
         "    retry_on_failure:\n"
         "      enabled: true\n"
         "    sending_queue:\n"
-        "      enabled: true\n\n"
+        "      enabled: true\n"
+        "      sizer: requests\n"
+        "      queue_size: 1000\n"
+        "      batch:\n"
+        "        flush_timeout: 5s\n"
+        "        sizer: items\n"
+        "        min_size: 8192\n"
+        "        max_size: 16384\n\n"
         f"{service}"
         "  pipelines:\n"
         f"{pipelines}"
