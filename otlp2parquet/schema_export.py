@@ -1,7 +1,9 @@
 """Exports of a TableSchema: ClickHouse DDL, Iceberg schema and a JSON description.
 
 All three read the schema file's data only; the Iceberg schema and its field ids are defined in
-``otlp2parquet.iceberg_json``.
+``otlp2parquet.iceberg_json``. The ClickHouse DDL is that of the OpenTelemetry Collector's
+ClickHouse exporter at ``EXPORTER_VERSION`` (its ``internal/sqltemplates``, default settings:
+no cluster, MergeTree, bloom-filter indexes).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ if TYPE_CHECKING:
 
     from otlp2parquet.schema import Column, TableSchema
 
+#: The clickhouseexporter release whose tables ``schema export --format clickhouse`` emits.
+EXPORTER_VERSION = "v0.162.0"
 _TTL = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _TTL_UNITS = {"s": "Second", "m": "Minute", "h": "Hour", "d": "Day", "w": "Week", "": "Day"}
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -69,14 +73,14 @@ def _column_lines(schema: TableSchema, default_codec: str) -> list[str]:
     return lines
 
 
-def clickhouse_ddl(schema: TableSchema, database: str | None = None, ttl: str | None = None) -> str:
-    """``CREATE TABLE IF NOT EXISTS`` with the exporter's engine, keys, indexes and settings."""
-    ch = schema.clickhouse
+def _name(table: str, database: str | None) -> str:
     if database is not None and not _IDENT.match(database):
         raise ConfigError(f"--database {database!r} is not a plain ClickHouse identifier")
-    name = f"{database}.{schema.table}" if database else schema.table
-    body = _column_lines(schema, ch.get("codec", ""))
-    body.extend(ch.get("indexes", ()))
+    return f"{database}.{table}" if database else table
+
+
+def _create_table(name: str, body: list[str], ch: dict[str, Any], ttl: str | None) -> str:
+    """``CREATE TABLE`` from column/index lines and the storage facts in ``ch``."""
     parts = [
         f"CREATE TABLE IF NOT EXISTS {name}\n(\n"
         + ",\n".join(_INDENT + line for line in body)
@@ -85,13 +89,59 @@ def clickhouse_ddl(schema: TableSchema, database: str | None = None, ttl: str | 
     ]
     if ch.get("partition_by"):
         parts.append(f"PARTITION BY {ch['partition_by']}")
+    if ch.get("primary_key"):
+        parts.append(f"PRIMARY KEY {ch['primary_key']}")
     parts.append(f"ORDER BY {ch.get('order_by', 'tuple()')}")
     if ttl:
-        expression = ch.get("ttl_expression", f"toDateTime({schema.time_column})")
-        parts.append(f"TTL {expression} + {ttl_interval(ttl)}")
+        parts.append(f"TTL {ch['ttl_expression']} + {ttl_interval(ttl)}")
     if ch.get("settings"):
         parts.append(f"SETTINGS {ch['settings']}")
     return "\n".join(parts) + ";"
+
+
+def clickhouse_ddl(schema: TableSchema, database: str | None = None, ttl: str | None = None) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` with the exporter's engine, keys, indexes and settings."""
+    ch = dict(schema.clickhouse)
+    ch.setdefault("ttl_expression", f"toDateTime({schema.time_column})")
+    body = _column_lines(schema, ch.get("codec", ""))
+    body.extend(ch.get("materialized", ()))
+    body.extend(ch.get("indexes", ()))
+    return _create_table(_name(schema.table, database), body, ch, ttl)
+
+
+def clickhouse_companions(
+    schema: TableSchema, database: str | None = None, ttl: str | None = None
+) -> list[str]:
+    """The exporter's extra tables and materialized views of one table, in creation order."""
+    out = []
+    for entry in schema.clickhouse.get("companion", ()):
+        name = _name(entry["table"], database)
+        if entry["kind"] == "table":
+            body = [*entry["columns"], *entry.get("indexes", ())]
+            out.append(_create_table(name, body, entry, ttl))
+        elif entry["kind"] == "materialized_view":
+            select = ",\n".join(_INDENT + item for item in entry["select"])
+            out.append(
+                f"CREATE MATERIALIZED VIEW IF NOT EXISTS {name}\n"
+                f"TO {_name(entry['to'], database)}\n"
+                f"AS SELECT\n{select}\nFROM {_name(schema.table, database)}\n"
+                f"WHERE {entry['where']}\nGROUP BY {entry['group_by']};"
+            )
+        else:
+            raise ConfigError(
+                f"schema {schema.name}: companion {entry['table']} has kind {entry['kind']!r}; "
+                "use table or materialized_view"
+            )
+    return out
+
+
+def clickhouse_header() -> str:
+    """The comment that opens an export: which exporter release the DDL follows."""
+    return (
+        "-- ClickHouse tables of the OpenTelemetry Collector ClickHouse exporter "
+        f"(clickhouseexporter) {EXPORTER_VERSION},\n"
+        "-- written by otlp2parquet schema export; our Parquet files load into them positionally."
+    )
 
 
 def clickhouse_database(database: str) -> str:

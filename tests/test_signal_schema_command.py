@@ -9,6 +9,7 @@ import pytest
 from otlp2parquet.cli import main
 from otlp2parquet.manager import build_plugin_manager, collect_registry
 from otlp2parquet.schema import list_table_schemas
+from otlp2parquet.schema_export import EXPORTER_VERSION
 
 TABLES = [s.table for s in list_table_schemas()]
 
@@ -34,13 +35,29 @@ def test_show_lists_every_table_and_column(capsys: pytest.CaptureFixture[str]) -
 def test_export_clickhouse(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "export", "--database", "otel", "--ttl", "30d")
     assert status == 0
-    assert out.startswith("CREATE DATABASE IF NOT EXISTS otel;\n")
-    assert [line for line in out.splitlines() if line.startswith("CREATE TABLE")] == [
-        f"CREATE TABLE IF NOT EXISTS otel.{table}" for table in TABLES
+    header, database, _ = out.split("\n\n", 2)
+    assert header == (
+        f"-- ClickHouse tables of the OpenTelemetry Collector ClickHouse exporter "
+        f"(clickhouseexporter) {EXPORTER_VERSION},\n"
+        "-- written by otlp2parquet schema export; our Parquet files load into them positionally."
+    )
+    assert EXPORTER_VERSION == "v0.162.0"
+    assert database == "CREATE DATABASE IF NOT EXISTS otel;"
+    created = [line for line in out.splitlines() if line.startswith("CREATE ")]
+    lookup = ["CREATE TABLE IF NOT EXISTS otel.otel_traces_trace_id_ts",
+              "CREATE MATERIALIZED VIEW IF NOT EXISTS otel.otel_traces_trace_id_ts_mv"]  # fmt: skip
+    expected = [f"CREATE TABLE IF NOT EXISTS otel.{table}" for table in TABLES]
+    at = expected.index("CREATE TABLE IF NOT EXISTS otel.otel_traces") + 1
+    assert created == [
+        "CREATE DATABASE IF NOT EXISTS otel;",
+        *expected[:at],
+        *lookup,
+        *expected[at:],
     ]
-    assert out.count("TTL ") == len(TABLES)
+    assert out.count("TTL ") == len(TABLES) + 1  # and the lookup table
     status, out, _ = run(capsys, "export", "--format", "clickhouse", "--table", "logs")
     assert out.count("CREATE TABLE IF NOT EXISTS otel_logs\n") == 1 and "TTL" not in out
+    assert out.startswith("-- ClickHouse tables") and "MATERIALIZED VIEW" not in out
 
 
 def test_export_arrow_iceberg_json(capsys: pytest.CaptureFixture[str]) -> None:

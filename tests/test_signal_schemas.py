@@ -22,7 +22,7 @@ from otlp2parquet.schema import (
     load_table_schema,
     parse_table_schema,
 )
-from otlp2parquet.schema_export import ttl_interval
+from otlp2parquet.schema_export import clickhouse_companions, ttl_interval
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 MAP = ("map<string, string>", "Map(LowCardinality(String), String)")
@@ -55,27 +55,27 @@ TRACES = [
     ("Links.TraceState", "list<string>", "Array(String)"),
     ("Links.Attributes", "list<map<string, string>>", f"Array({MAP[1]})"),
 ]  # fmt: skip
+# metric times are DateTime (whole seconds) in the exporter's tables
 SHARED = [
     ("ResourceAttributes", *MAP), ("ResourceSchemaUrl", "string", "String"),
     ("ScopeName", "string", "String"), ("ScopeVersion", "string", "String"),
     ("ScopeAttributes", *MAP), ("ScopeDroppedAttrCount", "int64", "UInt32"),
     ("ScopeSchemaUrl", "string", "String"), ("ServiceName", "string", LC),
-    ("MetricName", "string", "String"), ("MetricDescription", "string", "String"),
+    ("MetricName", "string", LC), ("MetricDescription", "string", "String"),
     ("MetricUnit", "string", "String"), ("Attributes", *MAP),
-    ("StartTimeUnix", *TS), ("TimeUnix", *TS),
+    ("StartTimeUnix", TS[0], "DateTime"), ("TimeUnix", TS[0], "DateTime"),
 ]  # fmt: skip
 EXEMPLARS = [
     ("Exemplars.FilteredAttributes", "list<map<string, string>>", f"Array({MAP[1]})"),
-    ("Exemplars.TimeUnix", "list<timestamp[us, tz=UTC]>", "Array(DateTime64(9))"),
+    ("Exemplars.TimeUnix", "list<timestamp[us, tz=UTC]>", "Array(DateTime)"),
     ("Exemplars.Value", "list<float64>", "Array(Float64)"),
     ("Exemplars.SpanId", "list<string>", "Array(String)"),
     ("Exemplars.TraceId", "list<string>", "Array(String)"),
 ]
 VALUE, FLAGS = ("Value", "float64", "Float64"), ("Flags", "int64", "UInt32")
 COUNT = ("Count", "int64", "UInt64")
-OPT_SUM, OPT_MIN, OPT_MAX = (
-    (name, "float64?", "Nullable(Float64)") for name in ("Sum", "Min", "Max")
-)
+# nullable in Parquet (absent stays null), plain Float64 in the exporter's table (null → 0)
+OPT_SUM, OPT_MIN, OPT_MAX = ((name, "float64?", "Float64") for name in ("Sum", "Min", "Max"))
 TEMPORALITY = ("AggregationTemporality", "int32", "Int32")
 EXPECTED = {
     "logs": LOGS,
@@ -200,16 +200,41 @@ def test_clickhouse_ddl_uses_the_exporter_keys() -> None:
     ddl = clickhouse_ddl(load_table_schema("logs"), database="otel", ttl="72h")
     assert ddl.startswith("CREATE TABLE IF NOT EXISTS otel.otel_logs\n(")
     assert "PARTITION BY toDate(Timestamp)" in ddl
-    assert "ORDER BY (ServiceName, SeverityText, toUnixTimestamp(Timestamp), TraceId)" in ddl
+    assert "ORDER BY (toStartOfFiveMinutes(Timestamp), ServiceName, Timestamp)" in ddl
+    assert "PRIMARY KEY" not in ddl and "TimestampTime" not in ddl
+    assert "    `TraceFlags` UInt8,\n" in ddl and "INDEX idx_lower_body lower(Body)" in ddl
+    assert (
+        "`__otel_materialized_k8s.pod.name` LowCardinality(String) MATERIALIZED "
+        "ResourceAttributes['k8s.pod.name'] CODEC(ZSTD(1))"
+    ) in ddl
     assert "TTL toDateTime(Timestamp) + toIntervalHour(72)" in ddl
     assert "ENGINE = MergeTree" in ddl and ddl.endswith(";")
     traces = clickhouse_ddl(load_table_schema("traces"))
     assert "ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))" in traces
     assert "`Events` Nested(" in traces and "TTL" not in traces
     metrics = clickhouse_ddl(load_table_schema("metrics_gauge"))
-    assert "ORDER BY (ServiceName, MetricName, Attributes, toUnixTimestamp64Nano(TimeUnix))" in (
-        metrics
-    )
+    order = "(ServiceName, MetricName, toStartOfHour(TimeUnix), cityHash64(Attributes), TimeUnix)"
+    assert f"ORDER BY {order}" in metrics
+    assert "`MetricName` LowCardinality(String) CODEC(ZSTD(1))" in metrics
+    assert "`TimeUnix` DateTime CODEC(Delta, ZSTD(1))" in metrics
+    assert "INDEX idx_time_minmax TimeUnix TYPE minmax GRANULARITY 1" in metrics
+    histogram = clickhouse_ddl(load_table_schema("metrics_histogram"))
+    assert "`Count` UInt64 CODEC(Delta, ZSTD(1))" in histogram
+    assert "`Sum` Float64 CODEC(ZSTD(1))" in histogram and "Nullable" not in histogram
+
+
+def test_traces_come_with_the_trace_id_lookup_and_its_view() -> None:
+    table, view = clickhouse_companions(load_table_schema("traces"), database="otel", ttl="7d")
+    assert table.startswith("CREATE TABLE IF NOT EXISTS otel.otel_traces_trace_id_ts\n(")
+    assert "`Start` DateTime CODEC(Delta, ZSTD(1))" in table
+    assert "ORDER BY (TraceId, Start)" in table
+    assert "TTL toDateTime(Start) + toIntervalDay(7)" in table
+    assert view.splitlines()[:2] == [
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS otel.otel_traces_trace_id_ts_mv",
+        "TO otel.otel_traces_trace_id_ts",
+    ]
+    assert "FROM otel.otel_traces\nWHERE TraceId != ''\nGROUP BY TraceId;" in view
+    assert clickhouse_companions(load_table_schema("logs")) == []
 
 
 @pytest.mark.parametrize(

@@ -62,16 +62,26 @@ def run_export(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit(json.dumps([describe_json(s) for s in schemas], indent=2))
         return 0
-    if args.format == "clickhouse" and args.database:
-        from otlp2parquet.schema_export import clickhouse_database
+    if args.format == "clickhouse":
+        from otlp2parquet.schema_export import (
+            clickhouse_companions,
+            clickhouse_database,
+            clickhouse_header,
+        )
 
-        emit(clickhouse_database(args.database) + "\n")
+        emit(clickhouse_header() + "\n")
+        if args.database:
+            emit(clickhouse_database(args.database) + "\n")
+        statements = []
+        for schema in schemas:
+            statements.append(clickhouse_ddl(schema, database=args.database, ttl=args.ttl))
+            statements += clickhouse_companions(schema, database=args.database, ttl=args.ttl)
+        emit("\n\n".join(statements))
+        return 0
     for index, schema in enumerate(schemas):
         if index:
             emit()
-        if args.format == "clickhouse":
-            emit(clickhouse_ddl(schema, database=args.database, ttl=args.ttl))
-        elif args.format == "arrow":
+        if args.format == "arrow":
             emit(f"-- {schema.table}")
             emit(schema.arrow_schema.to_string(show_schema_metadata=False))
         else:
