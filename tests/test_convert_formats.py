@@ -17,6 +17,7 @@ import pyarrow as pa
 import pytest
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from wire_support import varint
 
 from otlp2parquet.capture_frames import fixed_frames, is_request, varint_frames
 
@@ -45,14 +46,6 @@ def zstd(data: bytes) -> bytes:
 
 def fixed(*messages: bytes) -> bytes:
     return b"".join(len(m).to_bytes(4, "big") + m for m in messages)
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    return bytes(out + bytes([n]))
 
 
 def delimited(*messages: bytes) -> bytes:

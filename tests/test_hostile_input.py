@@ -17,6 +17,7 @@ import pytest
 from google.rpc import status_pb2
 from otlp_server import ServerProcess, rows
 from spool_support import PROTOBUF, logs_body
+from wire_support import varint
 
 LIMIT = 1024 * 1024
 CONFIG = f"""
@@ -53,14 +54,6 @@ def post(
     if ctype == PROTOBUF:
         return status, status_pb2.Status.FromString(data).message
     return status, json.loads(data)["message"]
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    return bytes(out + bytes([n]))
 
 
 def nested_log(depth: int) -> bytes:
