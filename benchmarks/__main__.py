@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.targets import evaluate, format_targets
-from otlp2parquet.output import emit
+from otlp2parquet.cli.output import emit
 
 RESULTS = Path(__file__).parent / "results"
 PARTS = ("pipeline", "memory", "server", "coldstart", "worker")

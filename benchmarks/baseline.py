@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from google.protobuf import json_format
 
 from benchmarks.workloads import REQUEST_TYPES
-from otlp2parquet.schema import load_table_schema
+from otlp2parquet.schema.tables import load_table_schema
 
 SPAN_KINDS = ["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"]
 STATUS_CODES = ["Unset", "Ok", "Error"]

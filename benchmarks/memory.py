@@ -73,6 +73,6 @@ def format_memory(r: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    from otlp2parquet.output import emit
+    from otlp2parquet.cli.output import emit
 
     emit(json.dumps(_child(sys.argv[1], int(sys.argv[2]))))

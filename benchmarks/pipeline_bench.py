@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from benchmarks.measure import MB, Measurement, measure, run_child
 from benchmarks.workloads import Workload, workload
-from otlp2parquet.output import emit
+from otlp2parquet.cli.output import emit
 
 log = logging.getLogger(__name__)
 

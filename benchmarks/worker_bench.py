@@ -46,7 +46,7 @@ def pyodide_results(plans: list[dict[str, Any]], repeat: int) -> dict[str, Any] 
     import opentelemetry.proto
     import pluggy
 
-    from otlp2parquet.commands.deploy import vendor
+    from otlp2parquet.cli.deploy import vendor
 
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:

@@ -2,6 +2,6 @@
 
 import sys
 
-from otlp2parquet.cli import main
+from otlp2parquet.cli.main import main
 
 sys.exit(main())

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from otlp2parquet.config import Config, Layer, detect_platform, load_config
+from otlp2parquet.config.layers import Config, Layer, detect_platform, load_config
 from otlp2parquet.errors import ConfigError
-from otlp2parquet.manager import build_plugin_manager, collect_registry
-from otlp2parquet.registry import KINDS, Registry
+from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry
+from otlp2parquet.plugin.registry import KINDS, Registry
 
 if TYPE_CHECKING:
-    from otlp2parquet.pipeline import Pipeline
+    from otlp2parquet.pipeline.arrow import Pipeline
 
 #: Platforms where every import counts: third-party autoload is off unless config turns it on.
 COLD_START_PLATFORMS = frozenset({"lambda", "cloudflare"})
@@ -42,7 +42,7 @@ class Runtime:
                 'platform writes Parquet with pyarrow: set parquet.engine = "auto" or "pyarrow"'
             )
         if self._pipeline is None:
-            from otlp2parquet.pipeline import Pipeline
+            from otlp2parquet.pipeline.arrow import Pipeline
 
             self._pipeline = Pipeline(self.config, self.registry, self.pm)
         return self._pipeline

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from otlp2parquet.registry import Register
+    from otlp2parquet.plugin.registry import Register
     from otlp2parquet.types import WrittenFile
 
 hookspec = pluggy.HookspecMarker("otlp2parquet")

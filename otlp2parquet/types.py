@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from otlp2parquet.schema import TableSchema
+    from otlp2parquet.schema.tables import TableSchema
 
 SIGNALS = ("logs", "traces", "metrics")
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from otlp2parquet import hookimpl
-from otlp2parquet.record_mapper import RecordMapper
-from otlp2parquet.registry import Register
+from otlp2parquet.mapping.record_mapper import RecordMapper
+from otlp2parquet.plugin.registry import Register
 
 
 class LogsMapper(RecordMapper):

@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from otlp2parquet import hookimpl
-from otlp2parquet.metric_kinds import KINDS, LEVELS, NUMBER_KINDS, tables_by_kind
-from otlp2parquet.protoview import as_record_views, as_views
-from otlp2parquet.registry import Register
-from otlp2parquet.schema import TableSchema
+from otlp2parquet.mapping.wire.protoview import as_record_views, as_views
+from otlp2parquet.plugin.registry import Register
+from otlp2parquet.schema.metric_kinds import KINDS, LEVELS, NUMBER_KINDS, tables_by_kind
+from otlp2parquet.schema.tables import TableSchema
 from otlp2parquet.types import MappedBatch
 
 if TYPE_CHECKING:  # numpy and pyarrow are imported on use: registering needs neither (lite path)
-    from otlp2parquet.columns import Rows
-    from otlp2parquet.wirerows import WireRows
+    from otlp2parquet.mapping.columns import Rows
+    from otlp2parquet.mapping.wire.rows import WireRows
 
 _V1 = "opentelemetry.proto.metrics.v1."
 #: (metric, its data type, its data points, resource group index, scope group index)
@@ -60,8 +60,8 @@ class _Points:
     def rows(self, resource_groups: list[Any], scope_groups: list[Any]) -> Rows:
         import numpy as np
 
-        from otlp2parquet.columns import Rows
-        from otlp2parquet.wirerows import WireRows, descriptor
+        from otlp2parquet.mapping.columns import Rows
+        from otlp2parquet.mapping.wire.rows import WireRows, descriptor
 
         counts = self.counts
         points: Sequence[Any] = self.points
@@ -91,7 +91,7 @@ class MetricsMapper:
     signal = "metrics"
 
     def __init__(self, schemas: Mapping[str, TableSchema]) -> None:
-        from otlp2parquet.columns import TablePlan
+        from otlp2parquet.mapping.columns import TablePlan
 
         self.plans = {
             kind: (name, TablePlan(schema, LEVELS))
@@ -148,7 +148,7 @@ class MetricsMapper:
         type); the rows built to find out are kept for the table when no point is dropped."""
         import numpy as np
 
-        from otlp2parquet.wirerows import WireRows, descriptor
+        from otlp2parquet.mapping.wire.rows import WireRows, descriptor
 
         found: dict[str, Any] = {}
         for kind in NUMBER_KINDS & self.plans.keys():
@@ -179,8 +179,8 @@ class MetricsMapper:
             return {}
         import numpy as np
 
-        from otlp2parquet.wiremixed import MixedRows
-        from otlp2parquet.wirerows import WireRows, descriptor
+        from otlp2parquet.mapping.wire.mixed import MixedRows
+        from otlp2parquet.mapping.wire.rows import WireRows, descriptor
 
         first = self.signatures[present[0]]
         names = [

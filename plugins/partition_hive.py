@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from otlp2parquet import hookimpl
 from otlp2parquet.errors import PluginError
-from otlp2parquet.schema import TableSchema
+from otlp2parquet.schema.tables import TableSchema
 from otlp2parquet.types import Partition
 
 if TYPE_CHECKING:

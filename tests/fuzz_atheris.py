@@ -23,7 +23,7 @@ with atheris.instrument_imports():
 
     from otlp2parquet.assembly import bootstrap
     from otlp2parquet.errors import Otlp2ParquetError
-    from otlp2parquet.otlp_http import OtlpHttp
+    from otlp2parquet.http.otlp import OtlpHttp
 
 SIGNALS = ("logs", "traces", "metrics")
 KINDS = ("protobuf", "json", "jsonl")

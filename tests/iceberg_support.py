@@ -17,9 +17,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from otlp2parquet.schema import TableSchema
+from otlp2parquet.engine.arrow_writer import ParquetWriter
+from otlp2parquet.schema.tables import TableSchema
 from otlp2parquet.types import Partition, WrittenFile
-from otlp2parquet.writer import ParquetWriter
 
 HOUR_US = 3_600_000_000
 #: 2024-05-01T10:00:00Z

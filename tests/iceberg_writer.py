@@ -17,7 +17,7 @@ from otlp2parquet.plugins.catalog_iceberg import make_iceberg
 from otlp2parquet.plugins.storage_fsspec import make_fs
 
 from otlp2parquet.errors import CatalogError
-from otlp2parquet.schema import load_table_schema
+from otlp2parquet.schema.tables import load_table_schema
 
 
 def main(root: str, uri: str, name: str, flushes: int) -> None:

@@ -17,13 +17,18 @@ import sys
 
 os.environ["PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"] = "python"  # no upb build in the stage
 
+from otlp2parquet.plugins.catalog_iceberg.lite.iceberg_manifest import (
+    DataFile,
+    TableLayout,
+    manifest,
+    manifest_list,
+)
 from otlp2parquet.plugins.decode_protobuf import ProtobufDecoder
 
-from otlp2parquet.lite.iceberg_manifest import DataFile, TableLayout, manifest, manifest_list
-from otlp2parquet.lite.mapping import LiteRecordMapper, LiteTable
-from otlp2parquet.lite.metrics import LiteMetricsMapper
-from otlp2parquet.lite.parquet_writer import LiteParquetWriter
-from otlp2parquet.schema import list_table_schemas, load_table_schema
+from otlp2parquet.engine.lite.mapping import LiteRecordMapper, LiteTable
+from otlp2parquet.engine.lite.metrics import LiteMetricsMapper
+from otlp2parquet.engine.lite.parquet_writer import LiteParquetWriter
+from otlp2parquet.schema.tables import list_table_schemas, load_table_schema
 
 writer = LiteParquetWriter(row_group_size=2)
 with open("/stage/columns.json", encoding="utf-8") as source:

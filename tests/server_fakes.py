@@ -9,8 +9,8 @@ from google.protobuf import json_format
 from google.rpc import status_pb2
 from otlp2parquet.plugins.platform_server.app import create_app
 
-from otlp2parquet.bodies import decompress
-from otlp2parquet.otlp_http import OtlpHttp
+from otlp2parquet.http.bodies import decompress
+from otlp2parquet.http.otlp import OtlpHttp
 from otlp2parquet.types import IngestResult
 
 PB = "application/x-protobuf"

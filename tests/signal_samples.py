@@ -264,7 +264,7 @@ def mapper(signal: str) -> Any:
     """The built-in schema mapper of a signal, built as the pipeline builds it."""
     from otlp2parquet.plugins import map_logs, map_metrics, map_traces
 
-    from otlp2parquet.schema import load_table_schema
+    from otlp2parquet.schema.tables import load_table_schema
 
     found: dict[str, Any] = {}
 

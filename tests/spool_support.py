@@ -16,7 +16,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeL
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from otlp2parquet.assembly import bootstrap
-from otlp2parquet.pipeline import Pipeline
+from otlp2parquet.pipeline.arrow import Pipeline
 
 PROTOBUF = "application/x-protobuf"
 #: 2024-05-06T07:00:00Z in nanoseconds.

@@ -16,9 +16,9 @@ import pytest
 from conftest import S3_KEY, S3_REGION, S3_SECRET, create_bucket, free_port
 from writepath_tables import HOUR_US, LOGS, T0, build_pipeline, rows, seqs
 
-from otlp2parquet.batching import Batcher
 from otlp2parquet.errors import Backpressure, StorageError
-from otlp2parquet.pipeline import Pipeline
+from otlp2parquet.pipeline.arrow import Pipeline
+from otlp2parquet.pipeline.batcher import Batcher
 from otlp2parquet.types import MappedBatch, WrittenFile
 
 

@@ -140,7 +140,7 @@ def test_global_options_after_the_subcommand(tmp_path: Path) -> None:
 
 
 def test_global_options_in_either_place_parse_the_same() -> None:
-    from otlp2parquet.cli import build_parser
+    from otlp2parquet.cli.main import build_parser
 
     parser = build_parser()
     after = parser.parse_args(["serve", "--config", "a.toml", "--log-format", "json"])

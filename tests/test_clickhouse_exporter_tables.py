@@ -13,8 +13,8 @@ import pytest
 from chdb import session as chdb_session
 from signal_samples import full_requests, otlp_json
 
-from otlp2parquet.cli import main
-from otlp2parquet.schema import list_table_schemas
+from otlp2parquet.cli.main import main
+from otlp2parquet.schema.tables import list_table_schemas
 
 EXAMPLES = Path(__file__).parent / "data" / "otlp-examples"
 TRACE_ID = "5b8efff798038103d269b633813fc60c"

@@ -18,7 +18,7 @@ from otlp2parquet.plugins.platform_cloudflare import boundary, handlers
 from otlp2parquet.plugins.platform_cloudflare.batcher import CHUNK, MANIFEST, OUTBOX
 from otlp2parquet.plugins.platform_cloudflare.storage import use_env
 
-from otlp2parquet import receipts as rc
+from otlp2parquet.durability import receipts as rc
 
 
 @pytest.fixture(autouse=True)

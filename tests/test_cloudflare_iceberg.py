@@ -18,10 +18,10 @@ from conftest import RestCatalog, free_port
 from otlp2parquet.plugins.platform_cloudflare import handlers, worker
 from pyiceberg.schema import Schema
 
-from otlp2parquet import iceberg_json
-from otlp2parquet import receipts as rc
+from otlp2parquet.durability import receipts as rc
 from otlp2parquet.errors import ConfigError
-from otlp2parquet.schema import load_table_schema
+from otlp2parquet.schema import iceberg_json
+from otlp2parquet.schema.tables import load_table_schema
 
 TABLE = ("otlp", "otel_logs")
 

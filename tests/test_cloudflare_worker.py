@@ -26,8 +26,8 @@ from otlp2parquet.plugins.platform_cloudflare.storage import (
 )
 from otlp_requests import logs_request
 
-from otlp2parquet import receipts as rc
 from otlp2parquet.assembly import bootstrap
+from otlp2parquet.durability import receipts as rc
 from otlp2parquet.errors import ConfigError, StorageError
 
 RECEIPT_KEY = re.compile(r"^pending:\d{13}:[0-9a-f]{32}$")
@@ -73,7 +73,7 @@ def server_response(env: Any, req: boundary.HttpRequest) -> Any:
     import falcon.testing
     from otlp2parquet.plugins.platform_server.app import create_app
 
-    from otlp2parquet.otlp_http import OtlpHttp
+    from otlp2parquet.http.otlp import OtlpHttp
 
     app = worker.get_app(env)
     handler = OtlpHttp.from_config(app.runtime.config, app.pipeline)

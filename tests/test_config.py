@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from otlp2parquet.config import detect_platform, load_config
+from otlp2parquet.config.layers import detect_platform, load_config
 from otlp2parquet.errors import ConfigError
 
 RUST_CONFIG = """

@@ -22,7 +22,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from otlp2parquet.capture import detect_encoding, detect_signal, unwrap
+from otlp2parquet.cli.capture import detect_encoding, detect_signal, unwrap
 from otlp2parquet.errors import DecodeError
 
 #: 2024-05-06T07:00:00Z in nanoseconds.

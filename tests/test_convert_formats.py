@@ -19,7 +19,7 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from wire_support import varint
 
-from otlp2parquet.capture_frames import fixed_frames, is_request, varint_frames
+from otlp2parquet.cli.capture_frames import fixed_frames, is_request, varint_frames
 
 T_NS = 1_714_978_800_000_000_000
 

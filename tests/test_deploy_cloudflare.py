@@ -16,8 +16,8 @@ import pytest
 from cloudflare_support import make_env, parquet_keys, pb_logs, request, reset
 from otlp2parquet.plugins.platform_cloudflare.storage import use_env
 
-from otlp2parquet.cli import main
-from otlp2parquet.commands.deploy import DEPLOY_DIR, render
+from otlp2parquet.cli.deploy import DEPLOY_DIR, render
+from otlp2parquet.cli.main import main
 from otlp2parquet.errors import ConfigError
 
 
@@ -40,7 +40,7 @@ def deploy(tmp_path: Path, *flags: str) -> dict[str, Any]:
     dependencies = project["project"]["dependencies"]
     assert dependencies[:2] == ["pluggy>=1.5", "protobuf>=6.31"]  # the Worker's requirements
     assert not any(d.startswith(("pyarrow", "numpy", "otlp2parquet")) for d in dependencies)
-    assert (out / "src" / "otlp2parquet" / "lite" / "parquet_writer.py").is_file()
+    assert (out / "src" / "otlp2parquet" / "engine" / "lite" / "parquet_writer.py").is_file()
     return tomllib.loads((out / "wrangler.toml").read_text())
 
 

@@ -28,7 +28,7 @@ from signal_samples import REQUEST_TYPES, decoder, mapper
 
 from otlp2parquet.assembly import bootstrap
 from otlp2parquet.errors import DecodeError, Otlp2ParquetError
-from otlp2parquet.otlp_http import OtlpHttp
+from otlp2parquet.http.otlp import OtlpHttp
 
 SIGNALS = ("logs", "traces", "metrics")
 #: Cases per test (and per signal where a test runs for each signal).

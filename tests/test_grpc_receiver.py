@@ -20,7 +20,6 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogR
 from otlp2parquet.plugins.platform_grpc.receiver import SERVICES, GrpcReceiver
 from server_fakes import PB, FakePipeline
 
-from otlp2parquet.auth import Authenticator
 from otlp2parquet.errors import (
     Backpressure,
     ConfigError,
@@ -28,6 +27,7 @@ from otlp2parquet.errors import (
     PayloadTooLarge,
     StorageError,
 )
+from otlp2parquet.http.auth import Authenticator
 from otlp2parquet.types import IngestResult
 
 RESPONSES = {

@@ -16,9 +16,9 @@ from otlp2parquet.plugins.catalog_iceberg import make_iceberg
 from otlp2parquet.plugins.catalog_iceberg.tables import append_files
 from otlp2parquet.plugins.storage_fsspec import make_fs
 
-from otlp2parquet import receipts as rc
+from otlp2parquet.durability import receipts as rc
 from otlp2parquet.errors import CatalogError
-from otlp2parquet.schema import TableSchema, load_table_schema, parse_table_schema
+from otlp2parquet.schema.tables import TableSchema, load_table_schema, parse_table_schema
 
 NAMES = ("logs", "traces")
 
@@ -279,10 +279,12 @@ def worker_committer(
     rest_catalog: RestCatalog, storage: Any, table_schemas: dict[str, TableSchema]
 ) -> Any:
     """The Cloudflare Worker's pyarrow-free committer, writing manifests through s3fs."""
+    from otlp2parquet.plugins.catalog_iceberg.lite.iceberg_rest import LiteIcebergCatalog
+    from otlp2parquet.plugins.catalog_iceberg.lite.rest_catalog import (
+        RestCatalogClient,
+        RestSettings,
+    )
     from otlp2parquet.plugins.platform_cloudflare import boundary
-
-    from otlp2parquet.lite.iceberg_rest import LiteIcebergCatalog
-    from otlp2parquet.lite.rest_catalog import RestCatalogClient, RestSettings
 
     settings = RestSettings.from_options({"namespace": "otlp", **rest_options(rest_catalog)})
     client = RestCatalogClient(settings, boundary.http_send)

@@ -13,7 +13,7 @@ import pytest
 from otlp_requests import logs_request, metrics_request, traces_request
 
 from otlp2parquet.assembly import bootstrap
-from otlp2parquet.cli import main
+from otlp2parquet.cli.main import main
 
 TABLES = {
     "logs": "otel_logs",

@@ -17,8 +17,8 @@ from iceberg_support import Postgres, table_files, write_file
 from otlp2parquet.plugins.catalog_iceberg import make_iceberg
 from otlp2parquet.plugins.storage_fsspec import make_fs
 
-from otlp2parquet import receipts as rc
-from otlp2parquet.schema import load_table_schema
+from otlp2parquet.durability import receipts as rc
+from otlp2parquet.schema.tables import load_table_schema
 
 WRITERS = 4
 FLUSHES = 5

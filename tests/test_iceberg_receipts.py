@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from otlp2parquet.plugins.storage_fsspec import make_fs
 
-from otlp2parquet import receipts as rc
+from otlp2parquet.durability import receipts as rc
 
 
 class KV:

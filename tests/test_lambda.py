@@ -149,7 +149,7 @@ def server_response(body: bytes, path: str, method: str, headers: dict[str, str]
     import falcon.testing
     from otlp2parquet.plugins.platform_server.app import create_app
 
-    from otlp2parquet.otlp_http import OtlpHttp
+    from otlp2parquet.http.otlp import OtlpHttp
 
     runtime = platform_lambda.get_app().runtime
     app = create_app(OtlpHttp.from_config(runtime.config, runtime.pipeline()))

@@ -60,7 +60,7 @@ def test_the_platform_is_not_run_as_a_process(tmp_path: Path) -> None:
 
 
 def test_result_shapes_for_binary_and_repeated_headers() -> None:
-    from otlp2parquet.otlp_responses import Response
+    from otlp2parquet.http.responses import Response
 
     response = Response(
         401, [("Content-Type", PB), ("WWW-Authenticate", "Basic"), ("WWW-Authenticate", "Bearer")]

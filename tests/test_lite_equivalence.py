@@ -32,13 +32,13 @@ from signal_samples import (
 )
 
 from otlp2parquet.assembly import bootstrap
+from otlp2parquet.engine.arrow_writer import ParquetWriter
+from otlp2parquet.engine.lite.mapping import LitePlan, LiteRecordMapper
+from otlp2parquet.engine.lite.metrics import LiteMetricsMapper
+from otlp2parquet.engine.lite.parquet_writer import LiteParquetWriter
 from otlp2parquet.errors import ConfigError
-from otlp2parquet.lite.mapping import LitePlan, LiteRecordMapper
-from otlp2parquet.lite.metrics import LiteMetricsMapper
-from otlp2parquet.lite.parquet_writer import LiteParquetWriter
-from otlp2parquet.lite.pipeline import LitePipeline
-from otlp2parquet.schema import Column, load_table_schema
-from otlp2parquet.writer import ParquetWriter
+from otlp2parquet.pipeline.lite import LitePipeline
+from otlp2parquet.schema.tables import Column, load_table_schema
 
 HOUR = 3_600_000_000_000
 T1 = 1_714_557_600_000_000_000  # 2024-05-01T10:00:00Z

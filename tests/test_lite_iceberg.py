@@ -10,15 +10,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 from iceberg_support import synthetic_table
-from pyiceberg.catalog.sql import SqlCatalog
-from pyiceberg.io.pyarrow import PyArrowFileIO
-from pyiceberg.manifest import FileFormat, ManifestContent, ManifestEntryStatus
-from pyiceberg.manifest import read_manifest_list as iceberg_read_manifest_list
-
-from otlp2parquet import iceberg_json
-from otlp2parquet.errors import CatalogError
-from otlp2parquet.lite import avro
-from otlp2parquet.lite.iceberg_manifest import (
+from otlp2parquet.plugins.catalog_iceberg.lite import avro
+from otlp2parquet.plugins.catalog_iceberg.lite.iceberg_manifest import (
     DataFile,
     TableLayout,
     manifest,
@@ -26,7 +19,14 @@ from otlp2parquet.lite.iceberg_manifest import (
     partition_values,
     read_manifest_list,
 )
-from otlp2parquet.schema import load_table_schema
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.io.pyarrow import PyArrowFileIO
+from pyiceberg.manifest import FileFormat, ManifestContent, ManifestEntryStatus
+from pyiceberg.manifest import read_manifest_list as iceberg_read_manifest_list
+
+from otlp2parquet.errors import CatalogError
+from otlp2parquet.schema import iceberg_json
+from otlp2parquet.schema.tables import load_table_schema
 
 HOUR_US = 3_600_000_000
 T0_US = 1_714_557_600_000_000  # 2024-05-01T10:00:00Z

@@ -27,9 +27,9 @@ from signal_samples import decoder, full_requests, mapper
 from test_lite_equivalence import lite_mapper
 from test_lite_iceberg import iceberg_logs_table
 
-from otlp2parquet.commands.deploy import vendor
-from otlp2parquet.schema import load_table_schema
-from otlp2parquet.writer import ParquetWriter
+from otlp2parquet.cli.deploy import vendor
+from otlp2parquet.engine.arrow_writer import ParquetWriter
+from otlp2parquet.schema.tables import load_table_schema
 
 HERE = Path(__file__).parent
 PYODIDE_DIR = HERE / "pyodide"

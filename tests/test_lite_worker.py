@@ -21,10 +21,10 @@ from conftest import RestCatalog
 from signal_samples import decoder, example, mapper
 
 from otlp2parquet.assembly import bootstrap
+from otlp2parquet.engine.arrow_writer import ParquetWriter
 from otlp2parquet.errors import ConfigError
-from otlp2parquet.lite.pipeline import choose_engine
-from otlp2parquet.schema import load_table_schema
-from otlp2parquet.writer import ParquetWriter
+from otlp2parquet.pipeline.lite import choose_engine
+from otlp2parquet.schema.tables import load_table_schema
 
 HERE = Path(__file__).parent
 JSON = "application/json"
@@ -168,8 +168,8 @@ def test_the_files_equal_the_pyarrow_path(worker_run: Any, name: str, signal: st
 def test_the_cron_sync_registers_files_without_pyarrow_or_pyiceberg(
     tmp_path_factory: pytest.TempPathFactory, rest_catalog: RestCatalog
 ) -> None:
-    """The Worker's Iceberg commit (``otlp2parquet.lite.iceberg_rest``) with pyarrow, numpy and
-    pyiceberg unimportable; pyiceberg reads the resulting tables here."""
+    """The Worker's Iceberg commit (``plugins/catalog_iceberg/lite/iceberg_rest.py``) with pyarrow,
+    numpy and pyiceberg unimportable; pyiceberg reads the resulting tables here."""
     settings = {
         "bucket": rest_catalog.bucket,
         "uri": rest_catalog.server.uri,
@@ -205,7 +205,7 @@ def test_the_deployed_copy_runs_without_pyarrow(
 ) -> None:
     """``otlp2parquet deploy cloudflare`` copies the package into ``src/``; that copy, not the
     installed one, serves the requests."""
-    from otlp2parquet.cli import main
+    from otlp2parquet.cli.main import main
 
     project = tmp_path_factory.mktemp("worker")
     assert main(["deploy", "cloudflare", "--out", str(project)]) == 0

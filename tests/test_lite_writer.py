@@ -1,5 +1,6 @@
-"""The pure-Python Parquet writer (``otlp2parquet.lite``): every type, nulls, nesting, row groups,
-codecs and footer metadata, read back by pyarrow and DuckDB; the level encoding on its own."""
+"""The pure-Python Parquet writer (``otlp2parquet.engine.lite``): every type, nulls, nesting, row
+groups, codecs and footer metadata, read back by pyarrow and DuckDB; the level encoding on its
+own."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from otlp2parquet.engine.arrow_writer import ParquetWriter
+from otlp2parquet.engine.lite.encoding import hybrid
+from otlp2parquet.engine.lite.parquet_writer import FieldSpec, LiteParquetWriter, write_parquet
+from otlp2parquet.engine.lite.thrift import I32, encode_struct, zigzag
 from otlp2parquet.errors import ConfigError
-from otlp2parquet.lite.encoding import hybrid
-from otlp2parquet.lite.parquet_writer import FieldSpec, LiteParquetWriter, write_parquet
-from otlp2parquet.lite.thrift import I32, encode_struct, zigzag
-from otlp2parquet.schema import load_table_schema
-from otlp2parquet.writer import ParquetWriter
+from otlp2parquet.schema.tables import load_table_schema
 
 MAP = [("a", "1"), ("ü", "🚀")]
 FIELDS = [

@@ -16,13 +16,13 @@ CHECK = """
 import importlib, importlib.resources, sys
 import otlp2parquet
 assert "site-packages" in otlp2parquet.__file__, otlp2parquet.__file__
-from otlp2parquet.manager import BUILTIN_PLUGINS
+from otlp2parquet.plugin.manager import BUILTIN_PLUGINS
 for name in BUILTIN_PLUGINS:
     importlib.import_module(name)
 files = sorted(p.name for p in importlib.resources.files("otlp2parquet.schemas").iterdir()
                if p.name.endswith((".toml", ".json")))
 print(",".join(files))
-from otlp2parquet.cli import main
+from otlp2parquet.cli.main import main
 sys.exit(main(["plugins"]))
 """
 

@@ -19,7 +19,7 @@ from otlp2parquet.plugins.partition_hive import (
 from writepath_tables import GAUGE, HOUR_US, LOGS, T0, rows, seqs
 
 from otlp2parquet.errors import PluginError
-from otlp2parquet.manager import build_plugin_manager, collect_registry
+from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 KEY = re.compile(

@@ -13,8 +13,8 @@ import pytest
 from otlp2parquet import hookimpl
 from otlp2parquet.assembly import bootstrap
 from otlp2parquet.errors import PluginError
-from otlp2parquet.manager import BUILTIN_PLUGINS, build_plugin_manager, collect_registry
-from otlp2parquet.registry import Component, Registry
+from otlp2parquet.plugin.manager import BUILTIN_PLUGINS, build_plugin_manager, collect_registry
+from otlp2parquet.plugin.registry import Component, Registry
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = DATA / "otlp-examples"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from conftest import S3_KEY, S3_REGION, S3_SECRET
 
-from otlp2parquet.cli import main
-from otlp2parquet.query_duckdb import s3_secret_sql
+from otlp2parquet.cli.main import main
+from otlp2parquet.query.duckdb import s3_secret_sql
 
 EXAMPLES = Path(__file__).parent / "data" / "otlp-examples"
 TRACE_ID, SPAN_ID = "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174"

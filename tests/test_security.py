@@ -15,10 +15,10 @@ import pytest
 from otlp_server import ServerProcess
 from spool_support import PROTOBUF, build, logs_body
 
-from otlp2parquet import auth
 from otlp2parquet.assembly import bootstrap
-from otlp2parquet.auth import Authenticator
 from otlp2parquet.errors import ConfigError
+from otlp2parquet.http import auth
+from otlp2parquet.http.auth import Authenticator
 
 TOKEN = "tok-Zq8rV3kLm2Xw"
 PASSWORD = "pw-Hn4tY7uJc1Ps"

@@ -10,7 +10,7 @@ import pytest
 from google.rpc import code_pb2
 from server_fakes import JSON, FakePipeline, make_client, make_handler, post, status_of
 
-from otlp2parquet.auth import Authenticator
+from otlp2parquet.http.auth import Authenticator
 from otlp2parquet.types import IngestResult
 
 

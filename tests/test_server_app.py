@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from server_fakes import JSON, LIMIT, PB, FakePipeline, make_client, make_handler, post, status_of
 
 from otlp2parquet.errors import Backpressure, DecodeError, PayloadTooLarge, StorageError
-from otlp2parquet.otlp_http import read_limited
+from otlp2parquet.http.otlp import read_limited
 from otlp2parquet.types import IngestResult
 
 

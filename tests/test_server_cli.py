@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from otlp2parquet.assembly import bootstrap
-from otlp2parquet.cli import build_parser, main
-from otlp2parquet.commands.serve import _override_listen_addr
+from otlp2parquet.cli.main import build_parser, main
+from otlp2parquet.cli.serve import _override_listen_addr
 
 
 @pytest.fixture(autouse=True)

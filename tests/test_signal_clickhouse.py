@@ -15,14 +15,14 @@ import pyarrow.parquet as pq
 import pytest
 from signal_samples import decoder, example, full_requests, mapper
 
-from otlp2parquet.schema import (
+from otlp2parquet.schema.export import clickhouse_companions, clickhouse_database
+from otlp2parquet.schema.tables import (
     Column,
     TableSchema,
     clickhouse_ddl,
     list_table_schemas,
     load_table_schema,
 )
-from otlp2parquet.schema_export import clickhouse_companions, clickhouse_database
 
 chdb_session = pytest.importorskip("chdb.session")
 DATABASE = "otel"

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from otlp2parquet.plugins.decode_json import JSON_TYPES, JSONL_TYPES
+from otlp2parquet.plugins.decode_json.checks import normalize_id
 from otlp2parquet.plugins.decode_protobuf import MEDIA_TYPES
 from signal_samples import decoder, example, full_logs, full_requests, mapper, otlp_json
 
 from otlp2parquet.errors import DecodeError
-from otlp2parquet.otlp_json_checks import normalize_id
 
 TRACE_HEX = "5b8efff798038103d269b633813fc60c"
 

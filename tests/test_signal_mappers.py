@@ -18,7 +18,7 @@ from signal_samples import (
     protobuf_json,
 )
 
-from otlp2parquet.schema import load_table_schema
+from otlp2parquet.schema.tables import load_table_schema
 from otlp2parquet.types import MappedBatch
 
 UTC = dt.UTC

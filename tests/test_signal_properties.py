@@ -18,7 +18,7 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
 from opentelemetry.proto.trace.v1 import trace_pb2 as t
 from signal_samples import attrs, decoder, mapper, otlp_json
 
-from otlp2parquet.schema import load_table_schema
+from otlp2parquet.schema.tables import load_table_schema
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("SIGNAL_EXAMPLES", "40")),

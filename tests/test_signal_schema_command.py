@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from otlp2parquet.cli import main
-from otlp2parquet.manager import build_plugin_manager, collect_registry
-from otlp2parquet.schema import list_table_schemas
-from otlp2parquet.schema_export import EXPORTER_VERSION
+from otlp2parquet.cli.main import main
+from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry
+from otlp2parquet.schema.export import EXPORTER_VERSION
+from otlp2parquet.schema.tables import list_table_schemas
 
 TABLES = [s.table for s in list_table_schemas()]
 

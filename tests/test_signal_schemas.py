@@ -11,8 +11,9 @@ import pytest
 from pyiceberg.schema import index_by_id
 
 from otlp2parquet.errors import ConfigError
-from otlp2parquet.iceberg_json import NESTED_ID_BASE
-from otlp2parquet.schema import (
+from otlp2parquet.schema.export import clickhouse_companions, ttl_interval
+from otlp2parquet.schema.iceberg_json import NESTED_ID_BASE
+from otlp2parquet.schema.tables import (
     arrow_type,
     clickhouse_ddl,
     describe_json,
@@ -22,7 +23,6 @@ from otlp2parquet.schema import (
     load_table_schema,
     parse_table_schema,
 )
-from otlp2parquet.schema_export import clickhouse_companions, ttl_interval
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 MAP = ("map<string, string>", "Map(LowCardinality(String), String)")

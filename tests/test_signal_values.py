@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from signal_samples import ALL_KINDS, attrs, value
 
-from otlp2parquet.attributes import attribute_maps, attribute_text
-from otlp2parquet.kvwire import parse_key_values, parse_kv
-from otlp2parquet.otlp_values import anyvalue_text, hex_ids, js_number, padded_hex_ids
-from otlp2parquet.schema import arrow_type
+from otlp2parquet.mapping.attributes import attribute_maps, attribute_text
+from otlp2parquet.mapping.otlp_values import anyvalue_text, hex_ids, js_number, padded_hex_ids
+from otlp2parquet.mapping.wire.kv import parse_key_values, parse_kv
+from otlp2parquet.schema.tables import arrow_type
 
 MAP = arrow_type("map<string, string>")
 

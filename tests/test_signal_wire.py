@@ -13,7 +13,8 @@ from google.protobuf.internal import encoder
 from otlp2parquet.plugins import map_metrics
 from signal_samples import decoder, full_requests, mapper
 
-from otlp2parquet import columns, protoview
+from otlp2parquet.mapping import columns
+from otlp2parquet.mapping.wire import protoview
 
 RECORDS = {
     "logs": ("resource_logs", "scope_logs", "log_records"),

@@ -20,7 +20,7 @@ import pytest
 from otlp_server import EXAMPLES, ServerProcess, rows
 
 import otlp2parquet
-from otlp2parquet.manager import BUILTIN_PLUGINS, build_plugin_manager, builtin_name
+from otlp2parquet.plugin.manager import BUILTIN_PLUGINS, build_plugin_manager, builtin_name
 
 #: Modules that need an extra, and the module that extra provides.
 NEEDS_EXTRA = {"otlp2parquet.plugins.platform_grpc.receiver": "grpc"}

@@ -10,10 +10,7 @@ from pathlib import Path
 import pytest
 from spool_support import PROTOBUF, build, crash, expect_once, landed, logs_body, segments
 
-from otlp2parquet.errors import ConfigError, SpoolFull, StorageError
-from otlp2parquet.otlp_http import OtlpHttp
-from otlp2parquet.spool import Spool
-from otlp2parquet.spool_segment import (
+from otlp2parquet.durability.segment import (
     DataRecord,
     DoneRecord,
     IntentRecord,
@@ -22,6 +19,9 @@ from otlp2parquet.spool_segment import (
     iter_records,
     read_segment,
 )
+from otlp2parquet.durability.spool import Spool
+from otlp2parquet.errors import ConfigError, SpoolFull, StorageError
+from otlp2parquet.http.otlp import OtlpHttp
 from otlp2parquet.types import Partition
 
 
@@ -229,7 +229,7 @@ def test_spool_off_for_memory_backend_and_without_batching(tmp_path: Path) -> No
 def test_disk_errors_are_503_and_a_torn_record_ends_its_segment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
-    from otlp2parquet import spool_writer
+    from otlp2parquet.durability import segment_files as spool_writer
 
     pipeline = build(tmp_path)
     handler = OtlpHttp(pipeline, max_payload_bytes=1 << 20)

@@ -26,9 +26,9 @@ from otlp2parquet.plugins.storage_fsspec import FsspecStorage, make_gcs
 from writepath_tables import LOGS, T0, build_pipeline, rows, seqs
 
 from otlp2parquet.assembly import bootstrap
-from otlp2parquet.batching import Batcher
 from otlp2parquet.errors import StorageError
-from otlp2parquet.pipeline import Pipeline
+from otlp2parquet.pipeline.arrow import Pipeline
+from otlp2parquet.pipeline.batcher import Batcher
 from otlp2parquet.types import WrittenFile
 
 HERE = Path(__file__).resolve().parent
@@ -343,7 +343,7 @@ def test_clickhouse_reads_azurite_through_the_configured_endpoint(
     the converted examples from Azurite with it."""
     from chdb import session
 
-    from otlp2parquet.cli import main
+    from otlp2parquet.cli.main import main
 
     container = azure.fresh()
     config = tmp_path / "config.toml"

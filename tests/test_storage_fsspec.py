@@ -22,7 +22,7 @@ from otlp2parquet.plugins.storage_fsspec import (
 )
 
 from otlp2parquet.errors import ConfigError, MissingExtra, StorageError
-from otlp2parquet.manager import build_plugin_manager, collect_registry
+from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry
 
 KEY = "logs/svc/year=2024/month=05/day=06/hour=07/1-0123456789abcdef0123456789abcdef.parquet"
 

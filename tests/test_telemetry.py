@@ -20,8 +20,8 @@ from otlp2parquet.plugins.storage_fsspec import make_fs
 from server_fakes import FakePipeline, make_client, make_handler, post
 from signal_samples import example
 
-from otlp2parquet import receipts, telemetry
 from otlp2parquet.assembly import bootstrap
+from otlp2parquet.durability import receipts
 from otlp2parquet.errors import (
     Backpressure,
     ConfigError,
@@ -29,9 +29,10 @@ from otlp2parquet.errors import (
     NotAvailable,
     StorageError,
 )
-from otlp2parquet.pipeline import Pipeline
-from otlp2parquet.schema import load_table_schema
-from otlp2parquet.self_telemetry import SelfExporter, snapshot
+from otlp2parquet.pipeline.arrow import Pipeline
+from otlp2parquet.schema.tables import load_table_schema
+from otlp2parquet.telemetry import metrics as telemetry
+from otlp2parquet.telemetry.self_export import SelfExporter, snapshot
 
 JSON = "application/json"
 

@@ -18,8 +18,8 @@ from otlp2parquet.plugins.catalog_none import NoCatalog
 from writepath_tables import GAUGE, HOUR_US, LOGS, NOT_WRITE_PATH, T0, build_pipeline, rows
 
 from otlp2parquet import hookimpl
-from otlp2parquet.manager import build_plugin_manager, collect_registry
-from otlp2parquet.pipeline import Pipeline
+from otlp2parquet.pipeline.arrow import Pipeline
+from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry
 from otlp2parquet.types import MappedBatch, WrittenFile
 
 KEY = re.compile(

@@ -12,8 +12,8 @@ import pytest
 from writepath_tables import LOGS, T0, rows
 
 from otlp2parquet import __version__
+from otlp2parquet.engine.arrow_writer import ParquetWriter
 from otlp2parquet.errors import ConfigError
-from otlp2parquet.writer import ParquetWriter
 
 
 def parquet(data: bytes) -> pq.ParquetFile:

@@ -11,8 +11,8 @@ from typing import Any
 import pyarrow as pa
 
 from otlp2parquet.assembly import bootstrap
-from otlp2parquet.pipeline import Pipeline
-from otlp2parquet.schema import TableSchema
+from otlp2parquet.pipeline.arrow import Pipeline
+from otlp2parquet.schema.tables import TableSchema
 from otlp2parquet.types import Partition
 
 HOUR_US = 3_600_000_000

@@ -17,7 +17,7 @@ from otlp2parquet import hookimpl
 from otlp2parquet.errors import MissingExtra
 
 if TYPE_CHECKING:
-    from otlp2parquet.schema import TableSchema
+    from otlp2parquet.schema.tables import TableSchema
     from otlp2parquet.types import StorageBackend
 
     from .catalog import IcebergCatalog

@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from otlp2parquet import receipts as rc
+from otlp2parquet.durability import receipts as rc
 from otlp2parquet.errors import CatalogError, ConfigError
-from otlp2parquet.schema import TableSchema, load_table_schema
+from otlp2parquet.schema.tables import TableSchema, load_table_schema
 from otlp2parquet.types import StorageBackend, WrittenFile
 
 from .properties import CATALOG_NAME, CatalogSettings

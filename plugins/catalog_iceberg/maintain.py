@@ -16,8 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from otlp2parquet import receipts as rc
-from otlp2parquet.schema import TableSchema
+from otlp2parquet.durability import receipts as rc
+from otlp2parquet.schema.tables import TableSchema
 
 if TYPE_CHECKING:
     from pyiceberg.manifest import DataFile
@@ -122,7 +122,7 @@ def _rewrite(
     import pyarrow.parquet as pq
     from pyiceberg.io.pyarrow import parquet_file_to_data_file
 
-    from otlp2parquet.writer import ParquetWriter
+    from otlp2parquet.engine.arrow_writer import ParquetWriter
 
     storage = catalog.storage
     keys = [_key_of(catalog, f.file_path) for f in group]

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from otlp2parquet import receipts as rc
+from otlp2parquet.durability import receipts as rc
 from otlp2parquet.errors import CatalogError
 
 if TYPE_CHECKING:

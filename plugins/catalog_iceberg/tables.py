@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from otlp2parquet import iceberg_json
 from otlp2parquet.errors import CatalogError
-from otlp2parquet.iceberg_json import PROP_SCHEMA_VERSION
-from otlp2parquet.schema import TableSchema, iceberg_schema
+from otlp2parquet.schema import iceberg_json
+from otlp2parquet.schema.iceberg_json import PROP_SCHEMA_VERSION
+from otlp2parquet.schema.tables import TableSchema, iceberg_schema
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog as PyCatalog
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from pyiceberg.schema import Schema
     from pyiceberg.table import Table
 
-    from otlp2parquet.receipts import PendingFile
+    from otlp2parquet.durability.receipts import PendingFile
 
 log = logging.getLogger(__name__)
 

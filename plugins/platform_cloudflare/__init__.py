@@ -7,7 +7,8 @@ through bindings), ``worker`` (requests, receipts, catalog sync), ``batcher`` (t
 Object), ``handlers`` (what ``deploy/cloudflare/src/entry.py`` calls). Registering imports none
 of them but ``storage``'s options; ``otlp2parquet deploy cloudflare`` writes the Worker project.
 Detected by ``CF_WORKER``. Python Workers cannot install pyarrow, so the Worker writes with the
-pyarrow-free engine (``otlp2parquet.lite``, chosen by ``parquet.engine``); docs/cloudflare.md.
+pyarrow-free engine (``otlp2parquet.engine.lite``, chosen by ``parquet.engine``);
+docs/cloudflare.md.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from otlp2parquet.errors import ConfigError
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
-    from otlp2parquet.registry import Register
+    from otlp2parquet.plugin.registry import Register
 
     from .storage import R2BindingStorage
 

@@ -1,9 +1,10 @@
 """The catalog behind the Worker's cron trigger.
 
 ``catalog_mode = "iceberg"`` registers files through the Iceberg REST protocol with
-``otlp2parquet.lite.iceberg_rest`` (no pyiceberg or pyarrow, neither of which Cloudflare's Python
-Workers can load): the catalog over ``fetch``, manifests written through the R2 binding into the
-table's metadata directory, which must be in the Worker's bucket (R2 Data Catalog's tables are).
+``otlp2parquet.plugins.catalog_iceberg.lite.iceberg_rest`` (no pyiceberg or pyarrow, neither
+of which Cloudflare's Python Workers can load): the catalog over ``fetch``, manifests written
+through the R2 binding into the table's metadata directory, which must be in the Worker's bucket
+(R2 Data Catalog's tables are).
 Any other mode is the catalog component registered under that name.
 """
 
@@ -14,15 +15,16 @@ from typing import TYPE_CHECKING, Any
 from . import boundary
 
 if TYPE_CHECKING:
+    from otlp2parquet.plugins.catalog_iceberg.lite.rest_catalog import RestSettings
+
     from otlp2parquet.assembly import Runtime
-    from otlp2parquet.lite.rest_catalog import RestSettings
 
 ICEBERG = "iceberg"
 
 
 def rest_settings(runtime: Runtime) -> RestSettings:
     """The ``[iceberg]`` options for the REST committer; ConfigError naming what is missing."""
-    from otlp2parquet.lite.rest_catalog import RestSettings
+    from otlp2parquet.plugins.catalog_iceberg.lite.rest_catalog import RestSettings
 
     return RestSettings.from_options(runtime.config.section(ICEBERG))
 
@@ -36,8 +38,8 @@ def iceberg_data_url(url: str) -> str:
 def make_catalog(runtime: Runtime, mode: str, storage: Any, schemas: Any) -> Any:
     """A catalog object with ``commit(files)`` and ``close()`` for ``mode``."""
     if mode == ICEBERG:
-        from otlp2parquet.lite.iceberg_rest import LiteIcebergCatalog
-        from otlp2parquet.lite.rest_catalog import RestCatalogClient
+        from otlp2parquet.plugins.catalog_iceberg.lite.iceberg_rest import LiteIcebergCatalog
+        from otlp2parquet.plugins.catalog_iceberg.lite.rest_catalog import RestCatalogClient
 
         from .storage import R2BindingStorage
 

@@ -23,8 +23,8 @@ async def fetch(env: Any, request: Any) -> Any:
     try:
         app = get_app(env)
     except Otlp2ParquetError as exc:
-        from otlp2parquet.otlp_http import HttpError
-        from otlp2parquet.otlp_responses import error_response
+        from otlp2parquet.http.otlp import HttpError
+        from otlp2parquet.http.responses import error_response
 
         log.error("cannot start otlp2parquet in this Worker: %s", exc)
         _, _, headers = await boundary.read_request(request)

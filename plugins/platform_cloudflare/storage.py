@@ -150,7 +150,7 @@ def make_r2_binding(options: dict[str, Any]) -> R2BindingStorage:
 
 
 class KvReceiptStore:
-    """Pending receipts in Workers KV (the ``ReceiptStore`` of ``otlp2parquet.receipts``)."""
+    """Pending receipts in Workers KV (``otlp2parquet.durability.receipts.ReceiptStore``)."""
 
     def __init__(self, namespace: Any) -> None:
         self.kv = namespace

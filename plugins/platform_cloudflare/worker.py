@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from otlp2parquet import hookimpl
-from otlp2parquet import receipts as rc
-from otlp2parquet.bodies import check_size
-from otlp2parquet.config import Layer
+from otlp2parquet.config.layers import Layer
+from otlp2parquet.durability import receipts as rc
 from otlp2parquet.errors import CatalogError, StorageError, UnsupportedMediaType
+from otlp2parquet.http.bodies import check_size
 from otlp2parquet.types import IngestResult, Partition, WrittenFile
 
 from . import boundary
@@ -30,7 +30,7 @@ from .storage import KvReceiptStore, env_binding, use_env
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
-    from otlp2parquet.pipeline import Pipeline
+    from otlp2parquet.pipeline.arrow import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +74,14 @@ def make_pipeline(runtime: Runtime, fresh: bool = False) -> Any:
     """The Worker's pipeline for ``parquet.engine``: the pyarrow one (the runtime's, or a new
     one when ``fresh``), or the pyarrow-free ``LitePipeline`` (``auto``: when pyarrow cannot be
     imported, as in Cloudflare's Python Workers)."""
-    from otlp2parquet.lite.pipeline import LitePipeline, choose_engine
+    from otlp2parquet.pipeline.lite import LitePipeline, choose_engine
 
     engine = choose_engine(runtime.config)
     log.debug("Parquet engine: %s", engine)
     if engine == "lite":
         return LitePipeline(runtime.config, runtime.registry, runtime.pm)
     if fresh:
-        from otlp2parquet.pipeline import Pipeline
+        from otlp2parquet.pipeline.arrow import Pipeline
 
         return Pipeline(runtime.config, runtime.registry, runtime.pm)
     return runtime.pipeline()
@@ -193,7 +193,7 @@ class WorkerApp:
     """One isolate's runtime, bootstrapped on its first event and kept."""
 
     def __init__(self, env: Any) -> None:
-        from otlp2parquet.otlp_http import OtlpHttp
+        from otlp2parquet.http.otlp import OtlpHttp
 
         self.env = env
         self.runtime, self.catalog_mode, self.batching = load_runtime(env)

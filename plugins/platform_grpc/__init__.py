@@ -16,8 +16,8 @@ from otlp2parquet.errors import MissingExtra
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
-    from otlp2parquet.pipeline import Pipeline
-    from otlp2parquet.registry import Register
+    from otlp2parquet.pipeline.arrow import Pipeline
+    from otlp2parquet.plugin.registry import Register
 
     from .receiver import GrpcReceiver
 

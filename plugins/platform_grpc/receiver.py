@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from otlp2parquet import telemetry
-from otlp2parquet.auth import Authenticator
 from otlp2parquet.errors import ConfigError, Otlp2ParquetError
-from otlp2parquet.otlp_http import DRAIN_RETRY_AFTER, HttpError
-from otlp2parquet.otlp_responses import DEFAULT_RETRY_AFTER, GRPC_CODES, export_response
+from otlp2parquet.http.auth import Authenticator
+from otlp2parquet.http.otlp import DRAIN_RETRY_AFTER, HttpError
+from otlp2parquet.http.responses import DEFAULT_RETRY_AFTER, GRPC_CODES, export_response
+from otlp2parquet.telemetry import metrics as telemetry
 
 if TYPE_CHECKING:
-    from otlp2parquet.config import Config
-    from otlp2parquet.pipeline import Pipeline
+    from otlp2parquet.config.layers import Config
+    from otlp2parquet.pipeline.arrow import Pipeline
 
 log = logging.getLogger(__name__)
 

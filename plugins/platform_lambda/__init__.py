@@ -29,8 +29,8 @@ from .events import EventError, HttpEvent, parse_event, to_result
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
-    from otlp2parquet.otlp_http import OtlpHttp
-    from otlp2parquet.registry import Register
+    from otlp2parquet.http.otlp import OtlpHttp
+    from otlp2parquet.plugin.registry import Register
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class LambdaApp:
     """One bootstrapped runtime and its OTLP/HTTP handler, kept across warm invocations."""
 
     def __init__(self, runtime: Runtime) -> None:
-        from otlp2parquet.otlp_http import OtlpHttp
+        from otlp2parquet.http.otlp import OtlpHttp
 
         self.runtime = runtime
         pipeline = runtime.pipeline()
@@ -125,8 +125,8 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     except Otlp2ParquetError as exc:
         # Like a server that is down: clients keep the data and retry (503), and the details
         # stay in the function's log rather than in a public response.
-        from otlp2parquet.otlp_http import HttpError
-        from otlp2parquet.otlp_responses import error_response
+        from otlp2parquet.http.otlp import HttpError
+        from otlp2parquet.http.responses import error_response
 
         log.error("cannot start otlp2parquet on Lambda: %s", exc)
         unavailable = HttpError(

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from otlp2parquet.bodies import check_size
 from otlp2parquet.errors import DecodeError
+from otlp2parquet.http.bodies import check_size
 
 if TYPE_CHECKING:
-    from otlp2parquet.otlp_responses import Response
+    from otlp2parquet.http.responses import Response
 
 #: Response media types sent as text; everything else (protobuf) is base64-encoded.
 TEXT_TYPES = ("application/json", "text/")

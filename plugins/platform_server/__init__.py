@@ -1,7 +1,7 @@
 """The ``server`` platform: OTLP/HTTP on falcon + waitress (``otlp2parquet serve``).
 
 Registering is cheap: falcon and waitress are imported only when the server runs. The OTLP/HTTP
-rules themselves live in the core (``otlp2parquet.otlp_http``), shared with Lambda and
+rules themselves live in the core (``otlp2parquet.http.otlp``), shared with Lambda and
 Cloudflare; this package only adapts them to WSGI and runs waitress.
 """
 
@@ -13,7 +13,7 @@ from otlp2parquet import hookimpl
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
-    from otlp2parquet.registry import Register
+    from otlp2parquet.plugin.registry import Register
 
 
 class ServerPlatform:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from otlp2parquet.otlp_http import PATHS, OtlpHttp
+from otlp2parquet.http.otlp import PATHS, OtlpHttp
 
 from .metrics import METRICS_PATH, MetricsResource
 from .resources import OtlpHttpResource

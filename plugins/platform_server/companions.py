@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from otlp2parquet import telemetry
 from otlp2parquet.errors import ConfigError, PluginError
+from otlp2parquet.telemetry import metrics as telemetry
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
-    from otlp2parquet.pipeline import Pipeline
-    from otlp2parquet.self_telemetry import SelfExporter
+    from otlp2parquet.pipeline.arrow import Pipeline
+    from otlp2parquet.telemetry.self_export import SelfExporter
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Companions:
             self.grpc = platform.receiver(self.runtime, self.pipeline)
             self.grpc.start()
         if self_export and telemetry.enabled():
-            from otlp2parquet.self_telemetry import SelfExporter
+            from otlp2parquet.telemetry.self_export import SelfExporter
 
             interval = float(config.get("telemetry.self_telemetry_interval_secs"))
             self.exporter = SelfExporter(self.pipeline, interval)

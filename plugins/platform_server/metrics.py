@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import falcon
 
-from otlp2parquet import telemetry
 from otlp2parquet.errors import NotAvailable
-from otlp2parquet.otlp_http import HttpError, OtlpHttp
+from otlp2parquet.http.otlp import HttpError, OtlpHttp
+from otlp2parquet.telemetry import metrics as telemetry
 
 METRICS_PATH = "/metrics"
 

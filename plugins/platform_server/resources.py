@@ -6,7 +6,7 @@ from typing import Any
 
 import falcon
 
-from otlp2parquet.otlp_http import OtlpHttp, read_limited
+from otlp2parquet.http.otlp import OtlpHttp, read_limited
 
 
 class OtlpHttpResource:

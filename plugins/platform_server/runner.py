@@ -23,13 +23,13 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from otlp2parquet.errors import ConfigError, Otlp2ParquetError, PayloadTooLarge
-from otlp2parquet.otlp_http import HttpError, OtlpHttp
+from otlp2parquet.http.otlp import HttpError, OtlpHttp
 
 from .companions import Companions
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
-    from otlp2parquet.pipeline import Pipeline
+    from otlp2parquet.pipeline.arrow import Pipeline
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from otlp2parquet.config import Layer
+from otlp2parquet.config.layers import Layer
 from otlp2parquet.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ def _own_spool(runtime: Runtime, index: int) -> None:
     """Worker ``index`` > 0 spools to ``<spool_dir>-worker-<index>``: a spool has one owner."""
     if index == 0 or not runtime.config.get("durability.enabled"):
         return
-    from otlp2parquet.durability import spool_directory
+    from otlp2parquet.durability.setup import spool_directory
 
     base = spool_directory(runtime.config)
     if base is None:

@@ -1,0 +1,1 @@
+"""The ``otlp2parquet`` command line: main, output, one module per command."""

@@ -1,0 +1,1 @@
+"""Configuration: layers, where values come from, validation."""

@@ -1,0 +1,1 @@
+"""The spool that makes an accepted request durable, and pending catalog receipts."""

@@ -1,0 +1,102 @@
+"""``durability.*``: where the server's spool lives, opening it, and replaying what it holds.
+
+The spool is on by default for the server (its platform defaults set ``durability.enabled``)
+and off everywhere else: Lambda and Cloudflare never open one. ``spool_dir = ""`` means a
+hidden ``.spool`` directory inside ``storage.fs.path`` for the ``fs`` backend (readers skip
+it: Hive-style engines ignore dot-directories, ``**/*.parquet`` globs match no spool file),
+and ``./.otlp2parquet-spool`` for remote stores. When that default location cannot be used the
+server logs a warning and runs without a spool; a spool asked for explicitly must work.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from otlp2parquet.durability.replay import replay
+from otlp2parquet.durability.segment import DataRecord
+from otlp2parquet.durability.spool import Spool
+from otlp2parquet.errors import ConfigError
+from otlp2parquet.types import Partition
+
+if TYPE_CHECKING:
+    from otlp2parquet.config.layers import Config
+    from otlp2parquet.pipeline.arrow import Pipeline
+
+log = logging.getLogger(__name__)
+
+LOCAL_BACKENDS = frozenset({"fs", "file", "filesystem"})
+REMOTE_DEFAULT = ".otlp2parquet-spool"
+
+
+def spool_directory(config: Config) -> Path | None:
+    """The configured or derived spool directory; None for the ``memory`` backend (nothing
+    there survives a restart anyway)."""
+    configured = str(config.get("durability.spool_dir") or "")
+    if configured:
+        return Path(configured).expanduser()
+    backend = str(config.get("storage.backend"))
+    if backend in LOCAL_BACKENDS:
+        return Path(str(config.get("storage.fs.path"))).expanduser() / ".spool"
+    if backend == "memory":
+        return None
+    return Path(REMOTE_DEFAULT)
+
+
+def open_spool(pipeline: Pipeline) -> Spool | None:
+    """Open the spool, replay it into ``pipeline``'s batcher and attach it; None when off."""
+    config = pipeline.config
+    settings = config.section("durability")
+    explicit = config.explicit("durability.enabled") or config.explicit("durability.spool_dir")
+    if not settings.get("enabled"):
+        return None
+    if not config.get("batch.enabled"):
+        log.info("durable spool off: batch.enabled is false, so every request is written first")
+        return None
+    directory = spool_directory(config)
+    if directory is None:
+        log.info("durable spool off: the memory backend keeps nothing across restarts")
+        return None
+    spool = Spool(
+        directory,
+        fsync=str(settings["fsync"]),
+        fsync_interval_secs=float(settings["fsync_interval_secs"]),
+        max_bytes=int(settings["max_spool_bytes"]),
+        segment_bytes=int(settings["segment_bytes"]),
+    )
+    try:
+        scans = spool.open()
+    except ConfigError as exc:
+        if explicit:
+            raise
+        log.warning("running without a durable spool: %s", exc)
+        return None
+    pipeline.spool = spool
+    replay(spool, scans, lambda record: rebuild(pipeline, record), pipeline.batcher)
+    log.info(
+        "durable spool at %s (fsync %s, up to %d bytes)",
+        directory,
+        spool.fsync,
+        spool.max_bytes,
+        extra={"spool_dir": str(directory), "spool": spool.stats()},
+    )
+    return spool
+
+
+def rebuild(pipeline: Pipeline, record: DataRecord) -> list[tuple[Partition, pa.Table]]:
+    """A spooled request's partition tables, exactly as ``ingest`` made them."""
+    decoder = pipeline.decoders.get(record.media_type)
+    mapper = pipeline.mappers.get(record.signal)
+    if decoder is None or mapper is None:
+        raise ConfigError(
+            f"no decoder for {record.media_type!r} or no mapper for {record.signal!r} is loaded"
+        )
+    mapped = mapper.map(decoder.decode(record.body, record.signal))
+    parts: list[tuple[Partition, pa.Table]] = []
+    for name, table in mapped.tables.items():
+        if table.num_rows:
+            parts.extend(pipeline.partitioner.split(pipeline.schemas[name], table))
+    return parts

@@ -1,0 +1,1 @@
+"""Table engines: Arrow tables and pyarrow's writer, and the pure-Python engine."""

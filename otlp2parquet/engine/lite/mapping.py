@@ -1,0 +1,175 @@
+"""Schema mapping without pyarrow: decoded OTLP requests → each table's columns as Python lists,
+in the schema's column order, with the values of the Arrow mappers (``columns.py`` and
+``plugins/map_*.py``).
+
+The plan is read from the same schema files and declarations: each column's ``source`` (the
+grammar of ``columns.py``: ``<level>.<path>``, ``[]`` expanding a repeated field,
+``extractor:<name>`` with ``on``) and its ``transform`` name, whose lite form is in
+``lite.values``. Requests are read as messages (protobuf or the JSON decoder's structs); group
+columns (resource, scope, metric) are computed once per group and repeated for its rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate, chain
+from typing import Any, cast
+
+from otlp2parquet.engine.lite.values import LITE_EXTRACTORS, LITE_TRANSFORMS, LiteExtractor
+from otlp2parquet.errors import ConfigError
+from otlp2parquet.schema.column_sources import getter, parse_source
+from otlp2parquet.schema.tables import Column, TableSchema
+from otlp2parquet.types import MappedBatch
+
+
+@dataclass
+class LiteTable:
+    """One table's rows as Python lists, one per schema column, in schema order."""
+
+    schema: TableSchema
+    columns: list[list[Any]]
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def column(self, name: str) -> list[Any]:
+        return self.columns[self.schema.column_names.index(name)]
+
+    def take(self, rows: Sequence[int]) -> LiteTable:
+        return LiteTable(self.schema, [[c[i] for i in rows] for c in self.columns])
+
+    @staticmethod
+    def concat(tables: Sequence[LiteTable]) -> LiteTable:
+        parts = zip(*(t.columns for t in tables), strict=True)
+        columns = [list(chain.from_iterable(part)) for part in parts]
+        return LiteTable(tables[0].schema, columns)
+
+
+@dataclass
+class Rows:
+    """Objects per level and, for each group level, every row's index into them."""
+
+    row_level: str
+    objects: dict[str, list[Any]]
+    index: dict[str, list[int]] = field(default_factory=dict)
+
+
+class LitePlan:
+    """How one column is filled, from its declaration in the schema file."""
+
+    def __init__(self, schema: TableSchema, column: Column) -> None:
+        self.name = column.name
+        self.options = column.options
+        where = f"schema {schema.name}, column {column.name}"
+        self.is_list = column.type_spec.kind == "list"
+        src = parse_source(column, self.is_list, where)
+        self.extract: LiteExtractor | None = None
+        if src.extractor:
+            if src.extractor not in LITE_EXTRACTORS:
+                raise ConfigError(f"{where}: extractor {src.extractor!r} has no pyarrow-free form")
+            self.extract = LITE_EXTRACTORS[src.extractor]
+        self.level, value_path = src.level, src.value_path
+        self.list_getter = getter(src.path) if self.is_list else None
+        self.getter = getter(value_path)
+        self.leaf = value_path[-1] if value_path else ""
+        self.parent_getter = getter(value_path[:-1])
+        self.fallback = getter(src.fallback_path)
+        name = src.transform
+        if name not in LITE_TRANSFORMS:
+            raise ConfigError(
+                f"{where}: transform {name!r} has no pyarrow-free form "
+                "(otlp2parquet.engine.lite.values)"
+            )
+        self.transform = LITE_TRANSFORMS[name]
+
+    def values(self, objects: Sequence[Any]) -> list[Any]:
+        """The column's values for ``objects`` (the objects of its level)."""
+        if not self.is_list:
+            return self._scalars(objects)
+        seqs = objects if self.list_getter is None else list(map(self.list_getter, objects))
+        flat = list(chain.from_iterable(seqs))
+        values = self._scalars(flat)
+        stops = list(accumulate(map(len, seqs)))  # each object's slice, cut in C
+        return list(map(values.__getitem__, map(slice, [0, *stops[:-1]], stops)))
+
+    def _scalars(self, objects: Sequence[Any]) -> list[Any]:
+        if self.extract is not None:
+            return self.extract(objects)
+        read = objects if self.getter is None else list(map(self.getter, objects))
+        return self.transform(read, objects, self)
+
+
+class LiteTablePlan:
+    """A schema's columns as lite plans; ``build(rows)`` gives the table."""
+
+    def __init__(self, schema: TableSchema, levels: Iterable[str]) -> None:
+        self.schema = schema
+        self.columns = [LitePlan(schema, c) for c in schema.columns]
+        known = set(levels)
+        for plan in self.columns:
+            if plan.level not in known:
+                raise ConfigError(
+                    f"schema {schema.name}, column {plan.name}: unknown level {plan.level!r}; "
+                    f"known: {', '.join(sorted(known))}"
+                )
+
+    def build(self, rows: Rows) -> LiteTable:
+        columns = []
+        for plan in self.columns:
+            values = plan.values(rows.objects[plan.level])
+            if plan.level != rows.row_level:
+                values = [values[i] for i in rows.index[plan.level]]
+            columns.append(values)
+        return LiteTable(self.schema, columns)
+
+
+RECORD_LEVELS = ("resource_group", "scope_group", "record")
+#: signal → the request's repeated fields: resources, scopes, records
+RECORD_GROUPS = {
+    "logs": ("resource_logs", "scope_logs", "log_records"),
+    "traces": ("resource_spans", "scope_spans", "spans"),
+}
+
+
+def record_rows(requests: Sequence[Any], resources: str, scopes: str, records: str) -> Rows:
+    """Requests → resource groups → scope groups → records (scope groups without records are
+    left out, as in ``columns.group_rows``)."""
+    resource_groups: list[Any] = []
+    scope_groups: list[Any] = []
+    rows: list[Any] = []
+    resource_index: list[int] = []
+    scope_index: list[int] = []
+    for request in requests:
+        for resource_group in getattr(request, resources):
+            resource_groups.append(resource_group)
+            for scope_group in getattr(resource_group, scopes):
+                items = list(getattr(scope_group, records))
+                if items:
+                    scope_groups.append(scope_group)
+                    rows.extend(items)
+                    resource_index.extend([len(resource_groups) - 1] * len(items))
+                    scope_index.extend([len(scope_groups) - 1] * len(items))
+    return Rows(
+        "record",
+        {"resource_group": resource_groups, "scope_group": scope_groups, "record": rows},
+        {"resource_group": resource_index, "scope_group": scope_index},
+    )
+
+
+class LiteRecordMapper:
+    """Logs and traces: one row per record, every table filled from its lite plan."""
+
+    def __init__(self, signal: str, schemas: Mapping[str, TableSchema]) -> None:
+        self.signal = signal
+        self.groups = RECORD_GROUPS[signal]
+        self.plans = {name: LiteTablePlan(s, RECORD_LEVELS) for name, s in schemas.items()}
+
+    def map(self, requests: Sequence[Any]) -> MappedBatch:
+        rows = record_rows(requests, *self.groups)
+        batch = MappedBatch()
+        if rows.objects["record"]:
+            for name, plan in self.plans.items():
+                batch.tables[name] = cast(Any, plan.build(rows))  # a LiteTable
+        return batch

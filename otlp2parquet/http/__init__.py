@@ -1,0 +1,1 @@
+"""OTLP/HTTP over any transport: routes, bodies, responses, auth."""

@@ -1,0 +1,1 @@
+"""The declarative fill: OTLP requests → the columns a schema declares."""

@@ -1,0 +1,1 @@
+"""Protobuf records read column by column on the wire, with numpy."""

@@ -1,0 +1,1 @@
+"""The pipeline: decode, map, split, batch, write, commit, observe."""

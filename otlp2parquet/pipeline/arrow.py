@@ -1,0 +1,306 @@
+"""Assembles the components that config names into one pipeline:
+
+decoder → schema mapper → partitioner → batcher → Parquet writer → storage → catalog → hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from otlp2parquet.config.layers import Config
+from otlp2parquet.engine.arrow_writer import ParquetWriter
+from otlp2parquet.errors import CatalogError, Otlp2ParquetError, StorageError, UnsupportedMediaType
+from otlp2parquet.http.bodies import decompress, media_type
+from otlp2parquet.pipeline.batcher import Batcher
+from otlp2parquet.plugin.registry import Registry
+from otlp2parquet.schema.tables import TableSchema, load_table_schema
+from otlp2parquet.telemetry import metrics as telemetry
+from otlp2parquet.types import (
+    SIGNALS,
+    Catalog,
+    Decoder,
+    IngestResult,
+    MappedBatch,
+    Partition,
+    Partitioner,
+    SchemaMapper,
+    StorageBackend,
+    WrittenFile,
+)
+
+if TYPE_CHECKING:
+    from otlp2parquet.durability.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stats:
+    """Counters a platform can expose."""
+
+    observer_errors: int = 0
+    files_written: int = 0
+    rows_written: int = 0
+    bytes_written: int = 0
+
+
+class Pipeline:
+    """One configured pipeline. Thread-safe for concurrent ``ingest`` calls."""
+
+    def __init__(self, config: Config, registry: Registry, pm: pluggy.PluginManager) -> None:
+        self.config = config
+        self.registry = registry
+        self.pm = pm
+        self.stats = Stats()
+        self._lock = threading.Lock()
+        self.spool: Spool | None = None  # the server's durable spool (``open_spool``)
+        self.max_payload_bytes = int(config.get("request.max_payload_bytes"))
+        self.decoders = self._build_decoders()
+        self.schemas: dict[str, TableSchema] = {}
+        self.mappers = self._build_mappers()
+        self.partitioner: Partitioner = self._create(
+            "partitioner", config.get("partitioning.scheme")
+        )
+        self.storage: StorageBackend = self._create(
+            "storage_backend", config.get("storage.backend")
+        )
+        self.writer = ParquetWriter(
+            compression=config.get("storage.compression"),
+            compression_level=config.get("storage.compression_level"),
+            row_group_size=int(config.get("storage.parquet_row_group_size")),
+        )
+        catalog = registry.get("catalog", config.get("catalog_mode"))
+        self.catalog: Catalog = catalog.factory(
+            config.section(catalog.section), self.storage, self.schemas
+        )
+        batch = config.section("batch")
+        self.batcher = Batcher(
+            write=self.write_file,
+            on_flushed=self.after_flush,
+            enabled=batch["enabled"],
+            max_rows=batch["max_rows"],
+            max_bytes=batch["max_bytes"],
+            max_age_secs=batch["max_age_secs"],
+            max_buffered_bytes=batch["max_buffered_bytes"],
+            retry_initial_secs=batch["retry_initial_secs"],
+            retry_max_secs=batch["retry_max_secs"],
+            token=self._file_token,
+        )
+
+    # -- assembly ---------------------------------------------------------------------------
+    def _create(self, kind: str, name: str) -> Any:
+        component = self.registry.get(kind, name)
+        return component.factory(self.config.section(component.section))
+
+    def _build_decoders(self) -> dict[str, Decoder]:
+        decoders: dict[str, Decoder] = {}
+        for component in self.registry.all("decoder"):
+            decoder = component.factory(self.config.section(component.section))
+            for mt in component.meta.get("media_types", ()):
+                decoders[mt] = decoder
+        return decoders
+
+    def _build_mappers(self) -> dict[str, SchemaMapper]:
+        mappers: dict[str, SchemaMapper] = {}
+        for component in self.registry.all("schema_mapper"):
+            signal = component.meta["signal"]
+            tables = {name: load_table_schema(name) for name in component.meta["tables"]}
+            self.schemas.update(tables)
+            mappers[signal] = component.factory(tables)
+        return mappers
+
+    @property
+    def media_types(self) -> list[str]:
+        return sorted(self.decoders)
+
+    # -- ingest -----------------------------------------------------------------------------
+    def decode(
+        self, signal: str, body: bytes, content_type: str | None, content_encoding: str | None
+    ) -> list[Any]:
+        """Body → OTLP requests; raises UnsupportedMediaType, PayloadTooLarge, DecodeError."""
+        return self._decode(signal, body, content_type, content_encoding)[0]
+
+    def _decode(
+        self, signal: str, body: bytes, content_type: str | None, content_encoding: str | None
+    ) -> tuple[list[Any], bytes]:
+        mt = media_type(content_type)
+        decoder = self.decoders.get(mt)
+        if decoder is None:
+            raise UnsupportedMediaType(
+                f"unsupported Content-Type {content_type!r}; use one of "
+                + ", ".join(self.media_types)
+            )
+        data = decompress(body, content_encoding, self.max_payload_bytes)
+        return decoder.decode(data, signal), data
+
+    def ingest(
+        self,
+        signal: str,
+        body: bytes,
+        content_type: str | None,
+        content_encoding: str | None = None,
+    ) -> IngestResult:
+        """Decode, map and hand one request to the batcher. Returns once the data is buffered
+        (or written, with batching off; and spooled, with a spool); raises the errors of
+        ``errors.py``."""
+        requests, data = self._decode(signal, body, content_type, content_encoding)
+        return self.ingest_requests(signal, requests, raw=(media_type(content_type), data))
+
+    def ingest_requests(
+        self, signal: str, requests: Sequence[Any], raw: tuple[str, bytes] | None = None
+    ) -> IngestResult:
+        """Map decoded requests and buffer them. With a spool, ``raw`` (media type, body) is
+        what gets spooled; without it, a single protobuf request is spooled re-serialized."""
+        if signal not in self.mappers:
+            known = ", ".join(sorted(self.mappers)) or "none"
+            raise UnsupportedMediaType(f"no schema mapper for signal {signal!r}; known: {known}")
+        mapped = self.mappers[signal].map(requests)
+        try:
+            self.ingest_mapped(mapped, _raw(signal, requests, raw) if self.spool else None)
+        except Otlp2ParquetError as exc:
+            telemetry.records_refused(signal, mapped.rows, exc)
+            raise
+        telemetry.records_ingested(signal, mapped.rows, mapped.rejected)
+        return IngestResult(mapped.rows, mapped.rejected, list(mapped.reasons))
+
+    def ingest_mapped(self, mapped: MappedBatch, raw: tuple[str, str, bytes] | None = None) -> None:
+        """Partition and buffer; with a spool and ``raw`` (signal, media type, body), the
+        request is durable in the spool before this returns (SpoolFull when it is full)."""
+        parts: list[tuple[Partition, pa.Table]] = []
+        for name, table in mapped.tables.items():
+            if table.num_rows:
+                parts.extend(self.partitioner.split(self.schemas[name], table))
+        if not parts:
+            return
+        if self.spool is None or raw is None:
+            self.batcher.add_many(parts)
+            return
+        self.batcher.check_room(sum(t.nbytes for _, t in parts))
+        sid = self.spool.append(*raw, parts=len(parts), retry_after=self.batcher.retry_after())
+        self.batcher.add_many(parts, sources=(sid,), check=False)
+
+    # -- writing ----------------------------------------------------------------------------
+    def write_file(
+        self,
+        partition: Partition,
+        table: pa.Table,
+        token: str | None = None,
+        sources: tuple[int, ...] = (),
+    ) -> WrittenFile:
+        """Write one partition's table as one Parquet file named with ``token`` (random when
+        None); rows from the spool (``sources``) are announced to it first. Raises
+        StorageError."""
+        started = time.monotonic()
+        schema = self.schemas[partition.table]
+        times = table.column(schema.time_column)
+        bounds = pc.min_max(times.cast(pa.int64()))
+        first, last = bounds["min"].as_py() or 0, bounds["max"].as_py() or 0
+        data = self.writer.to_bytes(table, schema)
+        token = token or uuid.uuid4().hex
+        key = self.spool.key_for(token) if self.spool is not None else None
+        key = key or self.partitioner.object_key(partition, first, token)
+        if self.spool is not None and sources:
+            self.spool.intent(token, key, partition, sources)
+        try:
+            self.storage.put(key, data)
+        except StorageError:
+            telemetry.storage_error(partition.table)
+            raise
+        telemetry.flush_observed(partition.table, time.monotonic() - started)
+        with self._lock:
+            self.stats.files_written += 1
+            self.stats.rows_written += table.num_rows
+            self.stats.bytes_written += len(data)
+        log.debug("wrote %s (%d rows, %d bytes)", key, table.num_rows, len(data))
+        return WrittenFile(
+            key=key,
+            url=self.storage.url(key),
+            table=partition.table,
+            rows=table.num_rows,
+            bytes=len(data),
+            partition=partition,
+            min_ts_us=first,
+            max_ts_us=last,
+        )
+
+    def after_flush(self, files: Sequence[WrittenFile]) -> None:
+        """One flush cycle's files: one catalog commit, then the observers."""
+        if not files:
+            return
+        try:
+            self.catalog.commit(files)
+        except CatalogError as exc:
+            log.warning("catalog commit of %d file(s) deferred: %s", len(files), exc)
+        for written in files:
+            self.notify(written)
+        if self.spool is not None:  # written and handed to the catalog: the spool lets go
+            self.spool.complete(f.key for f in files)
+
+    def _file_token(self, partition: Partition, sources: tuple[int, ...]) -> str:
+        """Spooled rows get a token derived from their partition and sources (a replay
+        rebuilds the same file under the same key); others a random one."""
+        if self.spool is not None and sources:
+            return self.spool.token(partition, sources)
+        return uuid.uuid4().hex
+
+    def notify(self, written: WrittenFile) -> None:
+        for impl in self.pm.hook.on_batch_written.get_hookimpls():
+            try:
+                impl.function(result=written)
+            except Exception:  # an observer must never lose data; it is logged and counted
+                with self._lock:
+                    self.stats.observer_errors += 1
+                log.exception("on_batch_written observer %s failed", impl.plugin_name)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def open_spool(self) -> Spool | None:
+        """Open ``durability.spool_dir`` and replay what it holds (the server calls this
+        before ``start``); None when the spool is off. See ``otlp2parquet.durability.setup``."""
+        from otlp2parquet.durability.setup import open_spool
+
+        return open_spool(self)
+
+    def start(self) -> None:
+        self.batcher.start()
+
+    def flush(self) -> None:
+        self.batcher.flush()
+
+    def close(self) -> None:
+        try:
+            # With a spool, unwritten rows are safe on disk: one attempt, no long retries.
+            self.batcher.close(timeout=0.0 if self.spool is not None else None)
+        finally:
+            self.catalog.close()
+            if self.spool is not None:
+                self.spool.close()
+
+    def check_ready(self) -> None:
+        """Raise StorageError when the store is unreachable."""
+        self.storage.check()
+
+
+def _raw(
+    signal: str, requests: Sequence[Any], raw: tuple[str, bytes] | None
+) -> tuple[str, str, bytes] | None:
+    """What to spool for a request: its body as received, or one protobuf re-serialized."""
+    if raw is not None:
+        return (signal, *raw)
+    if len(requests) == 1 and hasattr(requests[0], "SerializeToString"):
+        return (signal, "application/x-protobuf", requests[0].SerializeToString())
+    log.debug("%d %s request(s) without a body to spool: buffered only", len(requests), signal)
+    return None
+
+
+def supported_signals(mappers: Mapping[str, Any]) -> list[str]:
+    return [s for s in SIGNALS if s in mappers]

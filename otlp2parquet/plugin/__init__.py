@@ -1,0 +1,1 @@
+"""Plugin loading and the component registry."""

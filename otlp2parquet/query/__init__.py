@@ -1,0 +1,1 @@
+"""Query helpers over the lake: DuckDB views and ClickHouse tables."""

@@ -1,0 +1,1 @@
+"""Table schemas as data (``schemas/*.toml``) and their exports."""

@@ -1,0 +1,1 @@
+"""Self-telemetry: metrics, self-export and log setup."""

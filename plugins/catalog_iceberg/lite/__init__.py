@@ -1,0 +1,1 @@
+"""The pure-Python Iceberg REST client (Avro manifests, commits) the Worker uses."""
