@@ -20,11 +20,10 @@ from typing import Any
 
 def lite_loop(signal: str, requests: Sequence[bytes]) -> int:
     """Decode, map and write every request as the Worker does; returns the bytes written."""
-    from otlp2parquet.plugins.decode_protobuf import ProtobufDecoder
-
     from otlp2parquet.engine.lite.mapping import LiteRecordMapper
     from otlp2parquet.engine.lite.metrics import LiteMetricsMapper
     from otlp2parquet.engine.lite.parquet_writer import LiteParquetWriter
+    from otlp2parquet.plugins.decode_protobuf import ProtobufDecoder
     from otlp2parquet.schema.tables import list_table_schemas
 
     schemas = {s.name: s for s in list_table_schemas() if s.signal == signal}

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import logging
-import socket
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-#: Credentials moto accepts; tests pass them explicitly or through AWS_* variables.
-S3_KEY = "testing-key"
-S3_SECRET = "testing-secret"
-S3_REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from support.rest_catalog import RestCatalog
+from support.s3 import S3_KEY, S3_REGION, S3_SECRET, create_bucket, free_port
 
 
 @pytest.fixture(scope="session")
@@ -38,22 +27,6 @@ def s3_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
-
-
-def create_bucket(endpoint: str, name: str | None = None) -> str:
-    """Create a bucket on the S3 server at ``endpoint``; returns its name."""
-    import boto3
-
-    name = name or f"test-{uuid.uuid4().hex[:16]}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=S3_REGION,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-    )
-    client.create_bucket(Bucket=name)
-    return name
 
 
 @pytest.fixture
@@ -74,39 +47,13 @@ def s3_options(s3_server: str, make_bucket: Callable[..., str]) -> dict[str, Any
     }
 
 
-@dataclass
-class RestCatalog:
-    """A running Iceberg REST catalog stand-in whose warehouse is in ``bucket`` on the S3 server
-    at ``endpoint`` (R2 Data Catalog's arrangement: the tables live in the data bucket)."""
-
-    server: Any  # iceberg_rest_standin.RestCatalogServer
-    bucket: str
-    endpoint: str
-    warehouse: str = "0123abcd_otlp-data"
-    token: str = "r2-api-token"
-
-    def mirror(self, objects: dict[str, bytes]) -> None:
-        """Copy an R2 stand-in's objects to the S3 bucket, where pyiceberg reads them."""
-        import boto3
-
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=self.endpoint,
-            region_name=S3_REGION,
-            aws_access_key_id=S3_KEY,
-            aws_secret_access_key=S3_SECRET,
-        )
-        for key, data in objects.items():
-            s3.put_object(Bucket=self.bucket, Key=key, Body=data)
-
-
 @pytest.fixture
 def rest_catalog(
     tmp_path: Path, s3_server: str, make_bucket: Callable[..., str]
 ) -> Iterator[RestCatalog]:
-    """``tests/iceberg_rest_standin.py`` (pyiceberg's SqlCatalog behind the Iceberg REST
+    """``tests/support/iceberg_rest_standin.py`` (pyiceberg's SqlCatalog behind the Iceberg REST
     protocol) with its warehouse in a fresh bucket of ``s3_server``."""
-    from iceberg_rest_standin import RestCatalogServer
+    from support.iceberg_rest_standin import RestCatalogServer
 
     bucket = make_bucket()
     properties = {

@@ -19,11 +19,10 @@ import atheris
 sys.path.insert(0, str(Path(__file__).parent))
 
 with atheris.instrument_imports():
-    from signal_samples import decoder, full_requests, mapper
-
     from otlp2parquet.assembly import bootstrap
     from otlp2parquet.errors import Otlp2ParquetError
     from otlp2parquet.http.otlp import OtlpHttp
+    from support.signal_samples import decoder, full_requests, mapper
 
 SIGNALS = ("logs", "traces", "metrics")
 KINDS = ("protobuf", "json", "jsonl")

@@ -11,7 +11,13 @@ import random
 from typing import Any
 
 import pytest
-from fuzz_support import (
+from hypothesis import given
+from hypothesis import strategies as st
+
+from otlp2parquet.assembly import bootstrap
+from otlp2parquet.errors import DecodeError, Otlp2ParquetError
+from otlp2parquet.http.otlp import OtlpHttp
+from support.fuzz_support import (
     JSON_TREES,
     as_json,
     encoded,
@@ -22,13 +28,7 @@ from fuzz_support import (
     otlp_requests,
     seeds,
 )
-from hypothesis import given
-from hypothesis import strategies as st
-from signal_samples import REQUEST_TYPES, decoder, mapper
-
-from otlp2parquet.assembly import bootstrap
-from otlp2parquet.errors import DecodeError, Otlp2ParquetError
-from otlp2parquet.http.otlp import OtlpHttp
+from support.signal_samples import REQUEST_TYPES, decoder, mapper
 
 SIGNALS = ("logs", "traces", "metrics")
 #: Cases per test (and per signal where a test runs for each signal).
@@ -88,7 +88,7 @@ def test_json_decoders_arbitrary_json_and_bytes(signal: str, data: Any) -> None:
 
 
 def _seed_request(signal: str) -> Any:
-    from signal_samples import full_requests
+    from support.signal_samples import full_requests
 
     return full_requests()[signal]
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from otlp_server import EXAMPLES, ServerProcess, rows
 
 import otlp2parquet
 from otlp2parquet.plugin.manager import BUILTIN_PLUGINS, build_plugin_manager, builtin_name
+from support.otlp_server import EXAMPLES, ServerProcess, rows
 
 #: Modules that need an extra, and the module that extra provides.
 NEEDS_EXTRA = {"otlp2parquet.plugins.platform_grpc.receiver": "grpc"}

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-from otlp2parquet.plugins.decode_json import checks as otlp_json_checks
 
 from otlp2parquet import hookimpl
 from otlp2parquet.errors import DecodeError
 from otlp2parquet.plugin.registry import Register
+from otlp2parquet.plugins.decode_json import checks as otlp_json_checks
 
 JSON_TYPES = ("application/json",)
 JSONL_TYPES = ("application/x-ndjson", "application/jsonl")

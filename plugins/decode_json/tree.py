@@ -20,6 +20,7 @@ import functools
 from typing import Any
 
 import msgspec
+
 from otlp2parquet.plugins.decode_json.messages import ENUM_FIELDS, ENUM_TYPES
 
 #: A JSON path built only when an error needs it: (parent, step) links back to the root.

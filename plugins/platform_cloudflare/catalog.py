@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 from . import boundary
 
 if TYPE_CHECKING:
-    from otlp2parquet.plugins.catalog_iceberg.lite.rest_catalog import RestSettings
-
     from otlp2parquet.assembly import Runtime
+    from otlp2parquet.plugins.catalog_iceberg.lite.rest_catalog import RestSettings
 
 ICEBERG = "iceberg"
 

@@ -32,11 +32,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from conftest import create_bucket, free_port
-from otlp_server import ServerProcess
-from spool_support import PROTOBUF, logs_body
-from tcp_proxy import TcpProxy
-from test_durability_outage import config, landed
+from support.otlp_server import ServerProcess
+from support.outage_support import config, landed
+from support.s3 import create_bucket, free_port
+from support.spool_support import PROTOBUF, logs_body
+from support.tcp_proxy import TcpProxy
 
 log = logging.getLogger("soak")
 PAGE = os.sysconf("SC_PAGE_SIZE")

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from otlp2parquet.errors import CatalogError, StorageError
 from otlp2parquet.plugins.catalog_iceberg.lite import avro
 from otlp2parquet.plugins.catalog_iceberg.lite.iceberg_manifest import (
     HOUR_US,
@@ -34,8 +35,6 @@ from otlp2parquet.plugins.catalog_iceberg.lite.rest_catalog import (
     RestCatalogClient,
     RestSettings,
 )
-
-from otlp2parquet.errors import CatalogError, StorageError
 from otlp2parquet.schema import iceberg_json
 from otlp2parquet.schema.iceberg_json import PROMOTIONS, renumbered, type_shape
 

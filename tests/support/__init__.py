@@ -1,0 +1,1 @@
+"""Test helpers: OTLP samples, servers, stand-ins and fixtures' building blocks."""
