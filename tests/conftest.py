@@ -9,8 +9,35 @@ from typing import Any
 
 import pytest
 
+from support import hook_calls
 from support.rest_catalog import RestCatalog
 from support.s3 import S3_KEY, S3_REGION, S3_SECRET, create_bucket, free_port
+
+TESTS = Path(__file__).parent
+#: Meta-tests that read what the rest of the session did; they run last.
+LAST = "plugin/test_hook_docs.py::test_hook_is_called_by_a_test"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    hook_calls.install()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the meta-tests to the end; note whether every test module was selected."""
+    items.sort(key=lambda item: LAST in item.nodeid)
+    selected = {Path(str(item.fspath)) for item in items}
+    every = {p for p in TESTS.rglob("test_*.py") if "node_modules" not in p.parts}
+    hook_calls.FULL_RUN[0] = every <= selected
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    hook_calls.CURRENT[0] = item.nodeid
+    try:
+        return (yield)
+    finally:
+        hook_calls.CURRENT[0] = ""
 
 
 @pytest.fixture(scope="session")
