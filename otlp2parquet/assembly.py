@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from otlp2parquet.config.layers import Config, Layer, detect_platform, load_config
+from otlp2parquet.config.layers import Config, Layer, detect_platform
+from otlp2parquet.config.load import load_config
 from otlp2parquet.errors import ConfigError
 from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry
 from otlp2parquet.plugin.registry import KINDS, Registry

@@ -16,7 +16,6 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -314,37 +313,3 @@ def detect_platform(env: Mapping[str, str]) -> str:
     if env.get("CF_WORKER"):
         return "cloudflare"
     return "server"
-
-
-def load_config(
-    config_path: str | None = None,
-    cli: Mapping[str, Any] | None = None,
-    env: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
-) -> Config:
-    """Read every layer. Plugins may extend the schema afterwards; call ``validate()`` then."""
-    from otlp2parquet.config.sources import env_layer, file_layer
-
-    env = os.environ if env is None else env
-    schema = load_config_schema()
-    layers = [Layer("default", schema_defaults(schema), "defaults")]
-    file = file_layer(config_path, env, cwd)
-    if file is not None:
-        layers.append(file)
-    environment, unknown = env_layer(env, schema)
-    layers.append(environment)
-    if cli:
-        data: dict[str, Any] = {}
-        origins: dict[str, str] = {}
-        for path, (value, flag) in cli.items():
-            set_path(data, path, value)
-            origins[path] = f"command-line flag {flag}"
-        layers.append(Layer("cli", data, "command line", origins))
-    config = Config(schema, layers, env)
-    if unknown:
-        names = ", ".join(unknown)
-        message = f"unknown environment variable(s) {names}: no such configuration key"
-        if config.get("strict"):
-            raise ConfigError(message + " (strict = true makes this an error)")
-        log.warning("%s", message)
-    return config

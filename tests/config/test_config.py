@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from otlp2parquet.config.layers import detect_platform, load_config
+from otlp2parquet.config.layers import detect_platform
+from otlp2parquet.config.load import load_config
 from otlp2parquet.errors import ConfigError
 
 RUST_CONFIG = """
