@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = {"otlp2parquet": ROOT / "otlp2parquet", "otlp2parquet.plugins": ROOT / "plugins"}
+PACKAGES = {"otlp2parquet": ROOT / "otlp2parquet"}
 
 
 def module_files() -> dict[str, Path]:
