@@ -8,7 +8,7 @@ LOCK   := requirements.lock
 ARGS   ?=
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint typecheck wheel-check bench fuzz soak audit clean install lock smoke
+.PHONY: run test lint typecheck wheel-check bench fuzz soak audit clean install lock smoke docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,11 +52,15 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check otlp2parquet plugins tests benchmarks scripts
-	$(BIN)/ruff format --check otlp2parquet plugins tests benchmarks scripts
+	$(BIN)/ruff check otlp2parquet tests benchmarks scripts
+	$(BIN)/ruff format --check otlp2parquet tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## make docs: regenerate docs/hooks.md from the hook docstrings in otlp2parquet/hookspecs.py
+docs: $(STAMP)
+	$(BIN)/python scripts/hook_docs.py
 
 wheel-check: $(STAMP)
 	$(BIN)/python -m pytest tests/test_packaging.py -q
