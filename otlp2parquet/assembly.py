@@ -1,10 +1,11 @@
-"""Bootstrap: config layers → plugins → registry → platform defaults → validation."""
+"""Bootstrap: config layers → plugins → registry → platform defaults → adapters' overrides →
+validation → ``configure`` → a frozen configuration."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 
 #: Platforms where every import counts: third-party autoload is off unless config turns it on.
 COLD_START_PLATFORMS = frozenset({"lambda", "cloudflare"})
+#: An override computed from the loaded configuration (``--host`` replaces half of
+#: ``server.listen_addr``): it returns a layer, or None, and is validated with all the others.
+Adjust = Callable[[Config], Layer | None]
 
 
 @dataclass
@@ -33,6 +37,12 @@ class Runtime:
     platform: str
     warnings: list[str] = field(default_factory=list)
     _pipeline: Pipeline | None = None
+
+    def derive(self, layer: Layer) -> Runtime:
+        """This runtime with ``layer`` over its configuration (validated anew, frozen), for an
+        adapter that specialises a runtime it was handed (a forked server worker's own spool).
+        Plugins are not configured again, and the new runtime builds its own pipeline."""
+        return replace(self, config=self.config.derive(layer), _pipeline=None)
 
     def pipeline(self) -> Pipeline:
         """The pyarrow pipeline (the Cloudflare platform picks the lite one itself, see
@@ -54,8 +64,11 @@ def bootstrap(
     cli: Mapping[str, tuple[Any, str]] | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    adjust: Sequence[Adjust] = (),
 ) -> Runtime:
-    """Load config and plugins; raises ConfigError or PluginError with one-line messages."""
+    """Load config and plugins; raises ConfigError or PluginError with one-line messages.
+    ``adjust`` computes overrides from the loaded configuration; their layers are validated
+    with the rest, before ``configure``, after which the configuration is frozen."""
     env = os.environ if env is None else env
     config = load_config(config_path, cli, env, cwd)
     platform = str(config.get("platform") or detect_platform(env))
@@ -81,8 +94,13 @@ def bootstrap(
         for comp in registry.all(kind):
             if comp.options:
                 config.extend_schema(comp.section, comp.options)
+    for compute in adjust:
+        layer = compute(config)
+        if layer is not None:
+            config.add_layer(layer)
     warnings = config.validate()
     pm.hook.configure.call_historic(kwargs={"config": config})
+    config.freeze()
     return Runtime(config, pm, registry, platform, warnings)
 
 

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
-from otlp2parquet.assembly import Runtime, bootstrap
+from otlp2parquet.assembly import Adjust, Runtime, bootstrap
 from otlp2parquet.telemetry.logs import setup_logging
 
 
 def runtime_from_args(
-    args: argparse.Namespace, overrides: dict[str, tuple[Any, str]] | None = None
+    args: argparse.Namespace,
+    overrides: dict[str, tuple[Any, str]] | None = None,
+    adjust: Sequence[Adjust] = (),
 ) -> Runtime:
     """Bootstrap with ``--config``, ``--log-level``, ``--log-format`` and the command's own
-    flag overrides (``{"key.path": (value, "--flag")}``), then apply the logging settings."""
+    flag overrides (``{"key.path": (value, "--flag")}``, or computed from the loaded config by
+    ``adjust``), then apply the logging settings."""
     cli = dict(overrides or {})
     if args.log_level:
         cli["server.log_level"] = (args.log_level, "--log-level")
     if args.log_format:
         cli["server.log_format"] = (args.log_format, "--log-format")
-    runtime = bootstrap(args.config, cli)
+    runtime = bootstrap(args.config, cli, adjust=adjust)
     setup_logging(runtime.config.get("server.log_level"), runtime.config.get("server.log_format"))
     return runtime
 

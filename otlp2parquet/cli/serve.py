@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from functools import partial
 
 from otlp2parquet.cli.common import output_overrides, runtime_from_args
-from otlp2parquet.config.layers import Layer
+from otlp2parquet.config.layers import Config, Layer
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,45 +42,42 @@ def _port(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    runtime = runtime_from_args(args, output_overrides(args.output))
+    adjust = []
     if args.host or args.port is not None:
-        _override_listen_addr(runtime.config, args.host, args.port)
+        adjust.append(partial(_listen_addr_layer, host=args.host, port=args.port))
     if args.grpc_port is not None:
-        _enable_grpc(runtime.config, args.host, args.grpc_port)
+        adjust.append(partial(_grpc_layer, host=args.host, port=args.grpc_port))
+    runtime = runtime_from_args(args, output_overrides(args.output), adjust)
     component = runtime.registry.get("platform", runtime.platform)
     platform = component.factory(runtime.config.section(component.section))
     return int(platform.run(runtime))
 
 
-def _override_listen_addr(config: Any, host: str | None, port: int | None) -> None:
+def _listen_addr_layer(config: Config, host: str | None, port: int | None) -> Layer:
     """``--host``/``--port`` replace one half of ``server.listen_addr`` each."""
     old_host, _, old_port = str(config.get("server.listen_addr")).rpartition(":")
     host = _bracketed(host)
     addr = f"{host or old_host}:{old_port if port is None else port}"
     flags = " and ".join(f for f, v in (("--host", host), ("--port", port)) if v is not None)
-    config.add_layer(
-        Layer(
-            "cli",
-            {"server": {"listen_addr": addr}},
-            "command line",
-            {"server.listen_addr": f"command-line flag {flags}"},
-        )
+    return Layer(
+        "cli",
+        {"server": {"listen_addr": addr}},
+        "command line",
+        {"server.listen_addr": f"command-line flag {flags}"},
     )
 
 
-def _enable_grpc(config: Any, host: str | None, port: int) -> None:
+def _grpc_layer(config: Config, host: str | None, port: int) -> Layer:
     """``--grpc-port`` turns on the gRPC receiver on that port (host: ``--host`` or the one of
     ``server.grpc_listen_addr``)."""
     old_host = str(config.get("server.grpc_listen_addr")).rpartition(":")[0]
     host = _bracketed(host)
     origin = "command-line flag --grpc-port" + (" and --host" if host else "")
-    config.add_layer(
-        Layer(
-            "cli",
-            {"server": {"grpc_enabled": True, "grpc_listen_addr": f"{host or old_host}:{port}"}},
-            "command line",
-            {"server.grpc_enabled": origin, "server.grpc_listen_addr": origin},
-        )
+    return Layer(
+        "cli",
+        {"server": {"grpc_enabled": True, "grpc_listen_addr": f"{host or old_host}:{port}"}},
+        "command line",
+        {"server.grpc_enabled": origin, "server.grpc_listen_addr": origin},
     )
 
 

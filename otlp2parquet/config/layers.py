@@ -134,6 +134,7 @@ class Config:
         self._layers = layers
         self.data: dict[str, Any] = {}
         self.origins: dict[str, str] = {}
+        self._frozen = False
         self._merge()
 
     # -- building -------------------------------------------------------------------------
@@ -150,12 +151,38 @@ class Config:
         self.origins = origins
 
     def add_layer(self, layer: Layer) -> None:
-        """Add a layer (platform defaults, plugin defaults) and re-merge."""
+        """Add a layer (platform defaults, plugin defaults, adapters' overrides) and re-merge;
+        only before ``freeze``: every value is validated once, with all its layers."""
+        self._check_open("add a layer")
         self._layers.append(layer)
         self._merge()
 
+    def freeze(self) -> None:
+        """No more layers or schema extensions (``bootstrap`` calls this after ``configure``);
+        ``derive`` makes a new, validated configuration with one more layer."""
+        self._frozen = True
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def derive(self, layer: Layer) -> Config:
+        """A new configuration with ``layer`` on top of these, validated and frozen."""
+        derived = Config(copy.deepcopy(self.schema), [*self._layers, layer], self.env)
+        derived.validate(quiet=True)  # the warnings were logged for this configuration
+        derived.freeze()
+        return derived
+
+    def _check_open(self, what: str) -> None:
+        if self._frozen:
+            raise RuntimeError(
+                f"cannot {what}: the configuration is frozen once plugins are configured; "
+                "pass the override to bootstrap(adjust=...) or use Config.derive"
+            )
+
     def extend_schema(self, path: str, sub_schema: Mapping[str, Any]) -> None:
         """Declare a plugin's own section, unless the built-in schema already declares it."""
+        self._check_open("extend the schema")
         node = self.schema
         parts = path.split(".")
         for part in parts[:-1]:
@@ -222,9 +249,10 @@ class Config:
         return "\n".join(f"{line:<{width}}  # {self.origin(path)}" for line, path in pairs)
 
     # -- validation -----------------------------------------------------------------------
-    def validate(self) -> list[str]:
+    def validate(self, quiet: bool = False) -> list[str]:
         """Validate against the (extended) schema. Raise ConfigError for invalid values;
-        return warnings for unknown keys (or raise them with ``strict = true``)."""
+        return warnings for unknown keys (or raise them with ``strict = true``), logged unless
+        ``quiet``."""
         warnings: list[str] = []
         for layer in self._layers:
             warnings.extend(self._unknown_keys(layer))
@@ -234,7 +262,7 @@ class Config:
             raise ConfigError(self._describe(errors[0]))
         if warnings and self.get("strict"):
             raise ConfigError(warnings[0] + " (strict = true makes this an error)")
-        for warning in warnings:
+        for warning in [] if quiet else warnings:
             log.warning("%s", warning)
         return warnings
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import yaml
 
 from otlp2parquet.assembly import bootstrap
 from otlp2parquet.cli.main import build_parser, main
-from otlp2parquet.cli.serve import _override_listen_addr
+from otlp2parquet.cli.serve import _listen_addr_layer
 
 
 @pytest.fixture(autouse=True)
@@ -113,11 +114,11 @@ def test_serve_flags_replace_one_half_of_listen_addr(monkeypatch: pytest.MonkeyP
     args = build_parser().parse_args(["serve", "--port", "9999", "--output", "/tmp/x"])
     assert (args.port, args.host, args.output) == (9999, None, "/tmp/x")
     monkeypatch.setenv("OTLP2PARQUET_LISTEN_ADDR", "10.0.0.5:4318")
-    config = bootstrap().config
-    _override_listen_addr(config, None, 9999)
+    port = partial(_listen_addr_layer, host=None, port=9999)
+    config = bootstrap(adjust=[port]).config
     assert config.get("server.listen_addr") == "10.0.0.5:9999"
     assert config.origin("server.listen_addr") == "command-line flag --port"
-    _override_listen_addr(config, "::1", None)
+    config = bootstrap(adjust=[port, partial(_listen_addr_layer, host="::1", port=None)]).config
     assert config.get("server.listen_addr") == "[::1]:9999"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--port", "70000"])

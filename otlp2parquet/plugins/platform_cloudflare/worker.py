@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from otlp2parquet import hookimpl
-from otlp2parquet.config.layers import Layer
+from otlp2parquet.config.layers import Config, Layer
 from otlp2parquet.durability import receipts as rc
 from otlp2parquet.errors import CatalogError, StorageError, UnsupportedMediaType
 from otlp2parquet.http.bodies import check_size
@@ -53,21 +53,27 @@ def load_runtime(env: Any, batching: bool | None = None) -> tuple[Runtime, str, 
     use_env(env)
     variables = boundary.env_vars(env)
     variables.setdefault(DETECT_ENV, "1")  # the adapter is Cloudflare by definition
-    runtime = bootstrap(env=variables)
-    mode = str(runtime.config.get("catalog_mode") or "none")
-    if batching is None:
-        batching = bool(runtime.config.get("batch.enabled"))
-        if batching and boundary.binding(env, BATCHER_BINDING) is None:
-            log.warning(
-                "batch.enabled is true but the Worker has no %s Durable Object binding; "
-                "writing each request at once",
-                BATCHER_BINDING,
-            )
-            batching = False
-    origin = "the Cloudflare adapter (catalog from the cron trigger; batching in OtlpBatcher)"
-    overrides: dict[str, Any] = {"catalog_mode": "none", "batch": {"enabled": batching}}
-    runtime.config.add_layer(Layer("cli", overrides, origin))
-    return runtime, mode, batching
+    seen: dict[str, Any] = {}
+
+    def adapter_layer(config: Config) -> Layer:
+        """Catalog from the cron trigger, batching in the Durable Object (or not at all)."""
+        seen["mode"] = str(config.get("catalog_mode") or "none")
+        on = batching
+        if on is None:
+            on = bool(config.get("batch.enabled"))
+            if on and boundary.binding(env, BATCHER_BINDING) is None:
+                log.warning(
+                    "batch.enabled is true but the Worker has no %s Durable Object binding; "
+                    "writing each request at once",
+                    BATCHER_BINDING,
+                )
+                on = False
+        seen["batching"] = on
+        origin = "the Cloudflare adapter (catalog from the cron trigger; batching in OtlpBatcher)"
+        return Layer("cli", {"catalog_mode": "none", "batch": {"enabled": on}}, origin)
+
+    runtime = bootstrap(env=variables, adjust=[adapter_layer])
+    return runtime, seen["mode"], seen["batching"]
 
 
 def make_pipeline(runtime: Runtime, fresh: bool = False) -> Any:

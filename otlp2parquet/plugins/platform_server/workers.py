@@ -135,7 +135,7 @@ def _fork(
         for signum, handler in handlers.items():  # serve installs its own
             signal.signal(signum, handler)
         _tag_logs(index)
-        _own_spool(runtime, index)
+        runtime = _own_spool(runtime, index)
         status = serve(runtime, options, sockets)
     except BaseException:  # the worker must always leave through os._exit; logged here
         log.exception("worker %d failed", index)
@@ -190,17 +190,17 @@ def _tag_logs(index: int) -> None:
             )
 
 
-def _own_spool(runtime: Runtime, index: int) -> None:
+def _own_spool(runtime: Runtime, index: int) -> Runtime:
     """Worker ``index`` > 0 spools to ``<spool_dir>-worker-<index>``: a spool has one owner."""
     if index == 0 or not runtime.config.get("durability.enabled"):
-        return
+        return runtime
     from otlp2parquet.durability.setup import spool_directory
 
     base = spool_directory(runtime.config)
     if base is None:
-        return
+        return runtime
     path = base.with_name(f"{base.name}-worker-{index}")
-    runtime.config.add_layer(
+    return runtime.derive(
         Layer(
             "cli",  # above every other source: a spool has one owner
             {"durability": {"spool_dir": str(path)}},
