@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from otlp2parquet.assembly import Runtime, bootstrap
+from otlp2parquet.pipeline.arrow import Pipeline
 from support import hook_calls
 from support.rest_catalog import RestCatalog
 from support.s3 import S3_KEY, S3_REGION, S3_SECRET, create_bucket, free_port
@@ -96,3 +99,48 @@ def rest_catalog(
     with RestCatalogServer(properties, token=setup.token, prefix=setup.warehouse) as server:
         setup.server = server
         yield setup
+
+
+def settings_layer(settings: dict[str, Any]) -> dict[str, tuple[Any, str]]:
+    """``storage__backend="memory"`` → ``{"storage.backend": ("memory", "test")}``."""
+    return {key.replace("__", "."): (value, "test") for key, value in settings.items()}
+
+
+@pytest.fixture
+def make_runtime(tmp_path: Path) -> Callable[..., Runtime]:
+    """``make_runtime(storage__backend="memory", ...)``: a runtime of the built-in plugins with
+    ``settings`` as command-line values, no environment and ``tmp_path`` as working directory."""
+
+    def make(**settings: Any) -> Runtime:
+        return bootstrap(None, settings_layer(settings), env={}, cwd=tmp_path)
+
+    return make
+
+
+@pytest.fixture
+def runtime(make_runtime: Callable[..., Runtime]) -> Runtime:
+    """A runtime with every default but the store: a memory backend of its own."""
+    return make_runtime(storage__backend="memory", storage__memory__path=f"/{uuid.uuid4().hex}")
+
+
+@pytest.fixture
+def make_pipeline(make_runtime: Callable[..., Runtime]) -> Iterator[Callable[..., Pipeline]]:
+    """``make_pipeline(**settings)``: the pipeline of ``make_runtime(**settings)``, closed (its
+    buffers flushed) when the test ends."""
+    made: list[Pipeline] = []
+
+    def make(**settings: Any) -> Pipeline:
+        made.append(make_runtime(**settings).pipeline())
+        return made[-1]
+
+    yield make
+    for pipeline in made:
+        pipeline.close()
+
+
+@pytest.fixture
+def pipeline(runtime: Runtime) -> Iterator[Pipeline]:
+    """The pipeline of ``runtime``, closed when the test ends."""
+    built = runtime.pipeline()
+    yield built
+    built.close()

@@ -273,8 +273,10 @@ class Pipeline:
     def start(self) -> None:
         self.batcher.start()
 
-    def flush(self) -> None:
-        self.batcher.flush()
+    def flush(self) -> list[WrittenFile]:
+        """Write everything buffered now; returns the files this flush wrote (StorageError
+        when some could not be written: their rows stay buffered)."""
+        return self.batcher.flush()
 
     def close(self) -> None:
         try:

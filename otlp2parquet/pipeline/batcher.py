@@ -264,18 +264,20 @@ class Batcher:
             self._notify(written)
 
     # -- flushing ---------------------------------------------------------------------------
-    def flush(self) -> None:
-        """Write everything buffered now (retry timers ignored). Raise StorageError if some
-        buffer could not be written; its rows stay buffered."""
-        failed = self._flush(lambda b, now: True)
+    def flush(self) -> list[WrittenFile]:
+        """Write everything buffered now (retry timers ignored) and return the files written.
+        Raise StorageError if some buffer could not be written; its rows stay buffered."""
+        written, failed = self._flush(lambda b, now: True)
         if failed:
             raise StorageError(
                 f"{failed} buffered file(s) could not be written and stay buffered: "
                 f"{self.last_error}"
             )
+        return written
 
-    def _flush(self, select: Callable[[_Buffer, float], bool]) -> int:
-        """One flush cycle over the buffers ``select`` picks; returns how many failed."""
+    def _flush(self, select: Callable[[_Buffer, float], bool]) -> tuple[list[WrittenFile], int]:
+        """One flush cycle over the buffers ``select`` picks; returns the files written and how
+        many buffers failed."""
         with self._flush_lock:
             with self._lock:
                 now = time.monotonic()
@@ -303,7 +305,7 @@ class Batcher:
                         self._in_flight_rows -= rows
                         self._in_flight_bytes -= size
             self._notify(written)
-            return failed
+            return written, failed
 
     def _record_success(self) -> None:
         with self._lock:

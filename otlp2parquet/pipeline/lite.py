@@ -190,15 +190,17 @@ class LitePipeline:
             max_ts_us=last,
         )
 
-    def flush(self) -> None:
-        """Write every buffered partition as one file; rows stay buffered if a write fails."""
+    def flush(self) -> list[WrittenFile]:
+        """Write every buffered partition as one file and return the files written; rows stay
+        buffered if a write fails."""
         parts = []
         for partition, tables in self._buffer.values():
             parts.append((partition, tables[0] if len(tables) == 1 else LiteTable.concat(tables)))
-        self._write_all(parts)
+        written = self._write_all(parts)
         self._buffer.clear()
+        return written
 
-    def _write_all(self, parts: Sequence[tuple[Partition, LiteTable]]) -> None:
+    def _write_all(self, parts: Sequence[tuple[Partition, LiteTable]]) -> list[WrittenFile]:
         """Write each part; the files written before a failure still reach the catalog and
         the observers (a retry may write those rows again: at least once)."""
         written: list[WrittenFile] = []
@@ -207,6 +209,7 @@ class LitePipeline:
                 written.append(self.write_file(partition, table))
         finally:
             self.after_flush(written)
+        return written
 
     def after_flush(self, files: Sequence[WrittenFile]) -> None:
         """Written files: one catalog commit, then the ``on_batch_written`` observers."""

@@ -9,11 +9,12 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from otlp2parquet.assembly import bootstrap
+from otlp2parquet.assembly import Runtime
 from otlp2parquet.errors import ConfigError
 from otlp2parquet.http import auth
 from otlp2parquet.http.auth import Authenticator
@@ -52,11 +53,11 @@ def test_credentials_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPat
     ],
 )
 def test_auth_enabled_with_an_empty_secret_is_a_config_error(
-    tmp_path: Path, key: str, variable: str
+    make_runtime: Callable[..., Runtime], key: str, variable: str
 ) -> None:
     scheme = key.rsplit(".", 1)[0]
-    cli = {f"{scheme}.enabled": (True, "test"), "auth.basic.username": ("otel", "test")}
-    config = bootstrap(None, cli, env={}, cwd=tmp_path).config
+    settings = {f"{scheme}.enabled": True, "auth.basic.username": "otel"}
+    config = make_runtime(**{k.replace(".", "__"): v for k, v in settings.items()}).config
     with pytest.raises(ConfigError, match=variable):
         Authenticator.from_config(config)
 

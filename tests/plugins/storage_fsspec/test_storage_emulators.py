@@ -178,15 +178,11 @@ def store(request: pytest.FixtureRequest) -> Store:
     return found
 
 
-def otlp_pipeline(tmp_path: Path, settings: dict[str, Any]) -> Pipeline:
-    """The full pipeline (decoders, mappers, real schemas) with ``settings``."""
-    cli = {key.replace("__", "."): (value, "test") for key, value in settings.items()}
-    return bootstrap(None, cli, env={}, cwd=tmp_path).pipeline()
-
-
-def test_otlp_logs_traces_and_metrics_round_trip(store: Store, tmp_path: Path) -> None:
+def test_otlp_logs_traces_and_metrics_round_trip(
+    store: Store, make_pipeline: Callable[..., Pipeline]
+) -> None:
     bucket = store.fresh()
-    pipeline = otlp_pipeline(tmp_path, store.settings(bucket, prefix="otel/"))
+    pipeline = make_pipeline(**store.settings(bucket, prefix="otel/"))
     pipeline.storage.check()
     for signal, name, count in [
         ("logs", "logs", 1),
