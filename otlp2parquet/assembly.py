@@ -44,9 +44,11 @@ class Runtime:
         Plugins are not configured again, and the new runtime builds its own pipeline."""
         return replace(self, config=self.config.derive(layer), _pipeline=None)
 
-    def pipeline(self) -> Pipeline:
+    def pipeline(self, durable: bool = False) -> Pipeline:
         """The pyarrow pipeline (the Cloudflare platform picks the lite one itself, see
-        ``parquet.engine``)."""
+        ``parquet.engine``). ``durable``: the first call opens the spool ``durability.*``
+        configures, hands it to the pipeline and replays what it held (the server does this
+        before starting); a pipeline built without it stays without."""
         if self.config.get("parquet.engine") == "lite":
             raise ConfigError(
                 f'parquet.engine = "lite" is for the cloudflare platform; the {self.platform} '
@@ -55,7 +57,15 @@ class Runtime:
         if self._pipeline is None:
             from otlp2parquet.pipeline.arrow import Pipeline
 
-            self._pipeline = Pipeline(self.config, self.registry, self.pm)
+            if durable:
+                from otlp2parquet.durability.setup import open_durability, replay_into
+
+                durability, scans = open_durability(self.config)
+                built = Pipeline(self.config, self.registry, self.pm, durability)
+                replay_into(built, scans)
+            else:
+                built = Pipeline(self.config, self.registry, self.pm)
+            self._pipeline = built
         return self._pipeline
 
 

@@ -119,3 +119,28 @@ class Platform(Protocol):
 
 
 JSONMapping = Mapping[str, Any]
+
+
+class Durability(Protocol):
+    """What keeps an accepted request safe until its files are stored: the server's spool, or
+    ``NoDurability`` (``durability/none.py``) when there is none. The pipeline is handed one."""
+
+    enabled: bool
+
+    def append(
+        self, signal: str, media_type: str, body: bytes, parts: int, retry_after: float = 5.0
+    ) -> int: ...
+
+    def token(self, partition: Partition, sources: Iterable[int]) -> str: ...
+
+    def key_for(self, token: str) -> str | None: ...
+
+    def intent(
+        self, token: str, key: str, partition: Partition, sources: Iterable[int]
+    ) -> None: ...
+
+    def complete(self, keys: Iterable[str]) -> None: ...
+
+    def stats(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...

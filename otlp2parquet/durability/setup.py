@@ -16,14 +16,16 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from otlp2parquet.durability.none import NO_DURABILITY
 from otlp2parquet.durability.replay import replay
 from otlp2parquet.durability.segment import DataRecord
 from otlp2parquet.durability.spool import Spool
 from otlp2parquet.errors import ConfigError
-from otlp2parquet.types import Partition
+from otlp2parquet.types import Durability, Partition
 
 if TYPE_CHECKING:
     from otlp2parquet.config.layers import Config
+    from otlp2parquet.durability.segment import SegmentScan
     from otlp2parquet.pipeline.arrow import Pipeline
 
 log = logging.getLogger(__name__)
@@ -46,20 +48,20 @@ def spool_directory(config: Config) -> Path | None:
     return Path(REMOTE_DEFAULT)
 
 
-def open_spool(pipeline: Pipeline) -> Spool | None:
-    """Open the spool, replay it into ``pipeline``'s batcher and attach it; None when off."""
-    config = pipeline.config
+def open_durability(config: Config) -> tuple[Durability, list[SegmentScan]]:
+    """The spool ``durability.*`` asks for, opened (locked, its segments scanned), with what
+    it holds; ``NoDurability`` and nothing when the spool is off or cannot be had."""
     settings = config.section("durability")
     explicit = config.explicit("durability.enabled") or config.explicit("durability.spool_dir")
     if not settings.get("enabled"):
-        return None
+        return NO_DURABILITY, []
     if not config.get("batch.enabled"):
         log.info("durable spool off: batch.enabled is false, so every request is written first")
-        return None
+        return NO_DURABILITY, []
     directory = spool_directory(config)
     if directory is None:
         log.info("durable spool off: the memory backend keeps nothing across restarts")
-        return None
+        return NO_DURABILITY, []
     spool = Spool(
         directory,
         fsync=str(settings["fsync"]),
@@ -73,9 +75,7 @@ def open_spool(pipeline: Pipeline) -> Spool | None:
         if explicit:
             raise
         log.warning("running without a durable spool: %s", exc)
-        return None
-    pipeline.spool = spool
-    replay(spool, scans, lambda record: rebuild(pipeline, record), pipeline.batcher)
+        return NO_DURABILITY, []
     log.info(
         "durable spool at %s (fsync %s, up to %d bytes)",
         directory,
@@ -83,7 +83,15 @@ def open_spool(pipeline: Pipeline) -> Spool | None:
         spool.max_bytes,
         extra={"spool_dir": str(directory), "spool": spool.stats()},
     )
-    return spool
+    return spool, scans
+
+
+def replay_into(pipeline: Pipeline, scans: list[SegmentScan]) -> None:
+    """Put every request the spool held but had not written back into ``pipeline``'s
+    batcher (before it starts), rebuilt exactly as ``ingest`` made it."""
+    spool = pipeline.spool
+    if spool is not None:
+        replay(spool, scans, lambda record: rebuild(pipeline, record), pipeline.batcher)
 
 
 def rebuild(pipeline: Pipeline, record: DataRecord) -> list[tuple[Partition, pa.Table]]:

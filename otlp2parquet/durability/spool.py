@@ -106,6 +106,9 @@ class Spool:
             os.close(self._lock_fd)
             self._lock_fd = None
 
+    #: A spool keeps what it is given (``NoDurability`` is the one that does not).
+    enabled = True
+
     # -- accepted requests --------------------------------------------------------------------
     def append(
         self, signal: str, media_type: str, body: bytes, parts: int, retry_after: float = 5.0

@@ -11,13 +11,14 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from otlp2parquet.config.layers import Config
+from otlp2parquet.durability.none import NO_DURABILITY
 from otlp2parquet.engine.arrow_writer import ParquetWriter
 from otlp2parquet.errors import CatalogError, Otlp2ParquetError, StorageError, UnsupportedMediaType
 from otlp2parquet.http.bodies import decompress, media_type
@@ -29,6 +30,7 @@ from otlp2parquet.types import (
     SIGNALS,
     Catalog,
     Decoder,
+    Durability,
     IngestResult,
     MappedBatch,
     Partition,
@@ -57,13 +59,20 @@ class Stats:
 class Pipeline:
     """One configured pipeline. Thread-safe for concurrent ``ingest`` calls."""
 
-    def __init__(self, config: Config, registry: Registry, pm: pluggy.PluginManager) -> None:
+    def __init__(
+        self,
+        config: Config,
+        registry: Registry,
+        pm: pluggy.PluginManager,
+        durability: Durability = NO_DURABILITY,
+    ) -> None:
         self.config = config
         self.registry = registry
         self.pm = pm
         self.stats = Stats()
         self._lock = threading.Lock()
-        self.spool: Spool | None = None  # the server's durable spool (``open_spool``)
+        #: The server's spool (``Runtime.pipeline(durable=True)``), or ``NoDurability``.
+        self.durability = durability
         self.max_payload_bytes = int(config.get("request.max_payload_bytes"))
         self.decoders = self._build_decoders()
         self.schemas: dict[str, TableSchema] = {}
@@ -166,7 +175,8 @@ class Pipeline:
             raise UnsupportedMediaType(f"no schema mapper for signal {signal!r}; known: {known}")
         mapped = self.mappers[signal].map(requests)
         try:
-            self.ingest_mapped(mapped, _raw(signal, requests, raw) if self.spool else None)
+            spooled = _raw(signal, requests, raw) if self.durability.enabled else None
+            self.ingest_mapped(mapped, spooled)
         except Otlp2ParquetError as exc:
             telemetry.records_refused(signal, mapped.rows, exc)
             raise
@@ -182,11 +192,11 @@ class Pipeline:
                 parts.extend(self.partitioner.split(self.schemas[name], table))
         if not parts:
             return
-        if self.spool is None or raw is None:
+        if raw is None or not self.durability.enabled:
             self.batcher.add_many(parts)
             return
         self.batcher.check_room(sum(t.nbytes for _, t in parts))
-        sid = self.spool.append(*raw, parts=len(parts), retry_after=self.batcher.retry_after())
+        sid = self.durability.append(*raw, parts=len(parts), retry_after=self.batcher.retry_after())
         self.batcher.add_many(parts, sources=(sid,), check=False)
 
     # -- writing ----------------------------------------------------------------------------
@@ -207,10 +217,9 @@ class Pipeline:
         first, last = bounds["min"].as_py() or 0, bounds["max"].as_py() or 0
         data = self.writer.to_bytes(table, schema)
         token = token or uuid.uuid4().hex
-        key = self.spool.key_for(token) if self.spool is not None else None
-        key = key or self.partitioner.object_key(partition, first, token)
-        if self.spool is not None and sources:
-            self.spool.intent(token, key, partition, sources)
+        key = self.durability.key_for(token) or self.partitioner.object_key(partition, first, token)
+        if sources:
+            self.durability.intent(token, key, partition, sources)
         try:
             self.storage.put(key, data)
         except StorageError:
@@ -243,15 +252,12 @@ class Pipeline:
             log.warning("catalog commit of %d file(s) deferred: %s", len(files), exc)
         for written in files:
             self.notify(written)
-        if self.spool is not None:  # written and handed to the catalog: the spool lets go
-            self.spool.complete(f.key for f in files)
+        self.durability.complete(f.key for f in files)  # stored and committed: let go
 
     def _file_token(self, partition: Partition, sources: tuple[int, ...]) -> str:
         """Spooled rows get a token derived from their partition and sources (a replay
         rebuilds the same file under the same key); others a random one."""
-        if self.spool is not None and sources:
-            return self.spool.token(partition, sources)
-        return uuid.uuid4().hex
+        return self.durability.token(partition, sources) if sources else uuid.uuid4().hex
 
     def notify(self, written: WrittenFile) -> None:
         for impl in self.pm.hook.on_batch_written.get_hookimpls():
@@ -263,12 +269,10 @@ class Pipeline:
                 log.exception("on_batch_written observer %s failed", impl.plugin_name)
 
     # -- lifecycle --------------------------------------------------------------------------
-    def open_spool(self) -> Spool | None:
-        """Open ``durability.spool_dir`` and replay what it holds (the server calls this
-        before ``start``); None when the spool is off. See ``otlp2parquet.durability.setup``."""
-        from otlp2parquet.durability.setup import open_spool
-
-        return open_spool(self)
+    @property
+    def spool(self) -> Spool | None:
+        """The durable spool, or None when the pipeline has none."""
+        return cast("Spool", self.durability) if self.durability.enabled else None
 
     def start(self) -> None:
         self.batcher.start()
@@ -281,11 +285,10 @@ class Pipeline:
     def close(self) -> None:
         try:
             # With a spool, unwritten rows are safe on disk: one attempt, no long retries.
-            self.batcher.close(timeout=0.0 if self.spool is not None else None)
+            self.batcher.close(timeout=0.0 if self.durability.enabled else None)
         finally:
             self.catalog.close()
-            if self.spool is not None:
-                self.spool.close()
+            self.durability.close()
 
     def check_ready(self) -> None:
         """Raise StorageError when the store is unreachable."""

@@ -51,9 +51,7 @@ def build(tmp: Path, **settings: Any) -> Pipeline:
     cli.setdefault("batch.retry_initial_secs", (0.01, "test"))
     cli.setdefault("batch.retry_max_secs", (0.05, "test"))
     runtime = bootstrap(None, cli, env={}, cwd=tmp)
-    pipeline = runtime.pipeline()
-    pipeline.open_spool()
-    return pipeline
+    return runtime.pipeline(durable=True)
 
 
 def crash(pipeline: Pipeline) -> None:

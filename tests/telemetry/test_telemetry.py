@@ -16,6 +16,7 @@ import pytest
 
 from otlp2parquet.assembly import bootstrap
 from otlp2parquet.durability import receipts
+from otlp2parquet.durability.none import NO_DURABILITY
 from otlp2parquet.errors import (
     Backpressure,
     ConfigError,
@@ -135,6 +136,8 @@ def test_storage_errors_are_counted(tmp_path: Path) -> None:
 
 
 class FakeSpool:
+    enabled = True
+
     def stats(self) -> dict[str, int]:
         return {"segments": 2, "bytes": 4096}
 
@@ -145,14 +148,14 @@ def test_gauges_read_buffers_spool_and_catalog_receipts(tmp_path: Path) -> None:
     assert value("otlp2parquet_batch_buffered_rows") == 1
     assert value("otlp2parquet_batch_buffered_bytes") > 0
     assert value("otlp2parquet_spool_bytes") == 0
-    pipeline.spool = FakeSpool()  # type: ignore[assignment]
+    pipeline.durability = FakeSpool()  # type: ignore[assignment]
     assert value("otlp2parquet_spool_bytes") == 4096
     telemetry.set_spool_probe(lambda: 7)
     try:
         assert value("otlp2parquet_spool_bytes") == 7
     finally:
         telemetry.set_spool_probe(None)
-    pipeline.spool = None
+    pipeline.durability = NO_DURABILITY
     pipeline.close()
     assert value("otlp2parquet_batch_buffered_rows") == 0
 

@@ -41,7 +41,8 @@ class GrpcPlatform:
     def run(self, runtime: Runtime) -> int:
         from .receiver import serve_alone
 
-        return serve_alone(self.receiver(runtime, runtime.pipeline()))
+        # durable: replays what a previous run acknowledged but did not write
+        return serve_alone(self.receiver(runtime, runtime.pipeline(durable=True)))
 
 
 def factory(options: dict[str, Any]) -> GrpcPlatform:

@@ -208,7 +208,6 @@ def serve_alone(receiver: GrpcReceiver, grace: float = 30.0) -> int:
     }
     pipeline = receiver.pipeline
     try:
-        pipeline.open_spool()  # replays what a previous run acknowledged but did not write
         receiver.start()
         pipeline.start()
         while not stop.wait(0.5):

@@ -60,8 +60,7 @@ def serve(
 
         return supervise(runtime, options, serve)
     _warm_pyarrow()
-    pipeline = runtime.pipeline()
-    pipeline.open_spool()  # replays what a previous run acknowledged but did not write
+    pipeline = runtime.pipeline(durable=True)  # replays what a previous run did not write
     handler = OtlpHttp.from_config(runtime.config, pipeline)
     limit = handler.max_payload_bytes
     socket_map: dict[int, Any] = {}
