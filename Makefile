@@ -52,8 +52,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check otlp2parquet tests benchmarks scripts
-	$(BIN)/ruff format --check otlp2parquet tests benchmarks scripts
+	$(BIN)/ruff check otlp2parquet plugins tests benchmarks scripts
+	$(BIN)/ruff format --check otlp2parquet plugins tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = {"otlp2parquet": ROOT / "otlp2parquet"}
+PACKAGES = {"otlp2parquet": ROOT / "otlp2parquet", "otlp2parquet.plugins": ROOT / "plugins"}
 
 
 def module_files() -> dict[str, Path]:

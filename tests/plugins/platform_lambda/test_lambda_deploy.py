@@ -45,7 +45,7 @@ def test_dockerfile_uses_the_aws_base_image_and_the_documented_handler() -> None
     text = (LAMBDA / "Dockerfile").read_text()
     assert "FROM public.ecr.aws/lambda/python:3.12" in text
     assert f'CMD ["{HANDLER}"]' in text
-    for path in ("otlp2parquet", "schemas", "pyproject.toml"):
+    for path in ("otlp2parquet", "plugins", "schemas", "pyproject.toml"):
         assert f"COPY {path}" in text or f" {path} " in text
         assert (ROOT / path).exists()
 
