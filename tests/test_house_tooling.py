@@ -1,4 +1,4 @@
-"""House rules enforced in CI: ruff, mypy on the core, no print() in library code."""
+"""House rules enforced in CI: ruff, mypy on the core and plugins, no print() in library code."""
 
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ import msgspec
 from otlp2parquet import hookimpl
 from otlp2parquet.errors import DecodeError
 from otlp2parquet.plugin.registry import Register
-from otlp2parquet.plugins.decode_json import checks as otlp_json_checks
+
+from . import checks as otlp_json_checks
 
 JSON_TYPES = ("application/json",)
 JSONL_TYPES = ("application/x-ndjson", "application/jsonl")
@@ -25,8 +26,8 @@ _DECODE_ERRORS = (msgspec.DecodeError, RecursionError, UnicodeDecodeError)
 
 
 def _request_types() -> dict[str, Any]:
-    from otlp2parquet.plugins.decode_json import messages as otlp_json
-    from otlp2parquet.plugins.decode_json import metrics as otlp_json_metrics
+    from . import messages as otlp_json
+    from . import metrics as otlp_json_metrics
 
     return {
         "logs": otlp_json.ExportLogsServiceRequest,
@@ -82,7 +83,7 @@ class JSONDecoder:
         return request
 
     def _normalized(self, text: bytes, signal: str) -> Any:
-        from otlp2parquet.plugins.decode_json import tree as otlp_json_tree
+        from . import tree as otlp_json_tree
 
         try:
             return otlp_json_tree.normalize(msgspec.json.decode(text), self.types[signal])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from otlp2parquet.plugins.decode_json.messages import (
+from .messages import (
     EMPTY_RESOURCE,
     EMPTY_SCOPE,
     I32,

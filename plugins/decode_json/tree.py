@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from otlp2parquet.plugins.decode_json.messages import ENUM_FIELDS, ENUM_TYPES
+from .messages import ENUM_FIELDS, ENUM_TYPES
 
 #: A JSON path built only when an error needs it: (parent, step) links back to the root.
 Path = tuple[Any, str] | None

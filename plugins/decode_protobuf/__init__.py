@@ -43,7 +43,7 @@ class ProtobufDecoder:
         try:
             request.ParseFromString(body)
         except ProtobufError as exc:
-            from otlp2parquet.plugins.decode_protobuf.wire_errors import diagnose
+            from .wire_errors import diagnose
 
             where = diagnose(body, kind.DESCRIPTOR) or str(exc)
             raise DecodeError(f"invalid protobuf {kind.DESCRIPTOR.name}: {where}") from None

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from otlp2parquet.errors import CatalogError
-from otlp2parquet.plugins.catalog_iceberg.lite import avro
+
+from . import avro
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US

@@ -21,8 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from otlp2parquet.errors import CatalogError, StorageError
-from otlp2parquet.plugins.catalog_iceberg.lite import avro
-from otlp2parquet.plugins.catalog_iceberg.lite.iceberg_manifest import (
+from otlp2parquet.schema import iceberg_json
+from otlp2parquet.schema.iceberg_json import PROMOTIONS, renumbered, type_shape
+
+from . import avro
+from .iceberg_manifest import (
     HOUR_US,
     DataFile,
     TableLayout,
@@ -30,13 +33,11 @@ from otlp2parquet.plugins.catalog_iceberg.lite.iceberg_manifest import (
     manifest_list,
     read_manifest_list,
 )
-from otlp2parquet.plugins.catalog_iceberg.lite.rest_catalog import (
+from .rest_catalog import (
     CommitConflict,
     RestCatalogClient,
     RestSettings,
 )
-from otlp2parquet.schema import iceberg_json
-from otlp2parquet.schema.iceberg_json import PROMOTIONS, renumbered, type_shape
 
 log = logging.getLogger(__name__)
 
