@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from otlp2parquet.errors import Otlp2ParquetError, UnsupportedMediaType
+from otlp2parquet.errors import Unavailable, UnsupportedMediaType
 from otlp2parquet.http.auth import Authenticator
 from otlp2parquet.http.bodies import check_encoding, check_size, media_type
+from otlp2parquet.http.errors import HttpError
 from otlp2parquet.http.responses import Response, error_response, export_response
 from otlp2parquet.telemetry import metrics as telemetry
 
@@ -40,22 +41,6 @@ CORS_MAX_AGE = "86400"
 _CHUNK = 64 * 1024
 
 Body = bytes | Callable[[int], bytes]
-
-
-class HttpError(Otlp2ParquetError):
-    """An error of the HTTP layer itself (unknown path, wrong method, missing credentials)."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        headers: list[tuple[str, str]] | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.http_status = status
-        self.headers = headers or []
-        self.retry_after = retry_after
 
 
 def read_limited(read: Callable[[int], bytes], limit: int) -> bytes:
@@ -181,9 +166,7 @@ class OtlpHttp:
         """Count a request in flight, or refuse it with 503 while draining."""
         with self._lock:
             if self._draining:
-                raise HttpError(
-                    503, "the server is shutting down; retry", retry_after=DRAIN_RETRY_AFTER
-                )
+                raise Unavailable("the server is shutting down; retry", DRAIN_RETRY_AFTER)
             self._inflight += 1
         try:
             yield
@@ -204,7 +187,7 @@ class OtlpHttp:
 
     def _check_ready(self) -> None:
         if self._draining:
-            raise HttpError(503, "draining: the server is shutting down", retry_after=None)
+            raise Unavailable("draining: the server is shutting down")
         self.pipeline.check_ready()
 
     # -- CORS -------------------------------------------------------------------------------

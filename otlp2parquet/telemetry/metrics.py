@@ -22,7 +22,8 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from otlp2parquet.errors import CatalogError, NotAvailable, StorageError
+from otlp2parquet.errors import CatalogError, NotAvailable, Otlp2ParquetError, StorageError
+from otlp2parquet.http.errors import status_of
 
 if TYPE_CHECKING:
     from otlp2parquet.types import WrittenFile
@@ -56,7 +57,9 @@ def reason_of(exc: BaseException | None) -> str:
         return "storage_unavailable"
     if isinstance(exc, CatalogError):
         return "catalog_unavailable"
-    return _REASONS_BY_STATUS.get(int(getattr(exc, "http_status", 500)), "error")
+    if not isinstance(exc, Otlp2ParquetError):
+        return "error"
+    return _REASONS_BY_STATUS.get(status_of(exc), "error")
 
 
 #: Counters and histograms: name (without prefix and ``_total``) → (help, labels, buckets).

@@ -19,13 +19,15 @@ from concurrent import futures
 from typing import TYPE_CHECKING, Any
 
 import grpc
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2
 
-from otlp2parquet.errors import ConfigError, Otlp2ParquetError
+from otlp2parquet.errors import ConfigError, Otlp2ParquetError, Unauthenticated, Unavailable
 from otlp2parquet.http.auth import Authenticator
-from otlp2parquet.http.otlp import DRAIN_RETRY_AFTER, HttpError
-from otlp2parquet.http.responses import DEFAULT_RETRY_AFTER, GRPC_CODES, export_response
+from otlp2parquet.http.otlp import DRAIN_RETRY_AFTER
+from otlp2parquet.http.responses import DEFAULT_RETRY_AFTER, export_response
 from otlp2parquet.telemetry import metrics as telemetry
+
+from .errors import RETRY_CODES, code_of
 
 if TYPE_CHECKING:
     from otlp2parquet.config.layers import Config
@@ -39,19 +41,18 @@ SERVICES = {
     "metrics": "opentelemetry.proto.collector.metrics.v1.MetricsService",
 }
 PROTOBUF = "application/x-protobuf"
-RETRY_CODES = frozenset({code_pb2.RESOURCE_EXHAUSTED, code_pb2.UNAVAILABLE})
 _STATUS = {code.value[0]: code for code in grpc.StatusCode}
 
 
 def status_for(exc: BaseException) -> tuple[status_pb2.Status, bytes | None]:
     """The ``google.rpc.Status`` for an error, and the serialized RetryInfo when the client
-    should retry. The HTTP mapping of ``otlp_responses`` decides the code."""
+    should retry. The table of ``platform_grpc.errors`` decides the code."""
     if isinstance(exc, Otlp2ParquetError):
-        code, message = GRPC_CODES.get(exc.http_status, code_pb2.UNKNOWN), str(exc)
+        code, message = code_of(exc), str(exc)
     else:
         log.error("unexpected error while handling an OTLP/gRPC request", exc_info=exc)
-        code, message = code_pb2.INTERNAL, "internal error; the server log has the details"
-    status = status_pb2.Status(code=code, message=message)
+        code, message = grpc.StatusCode.INTERNAL, "internal error; the server log has the details"
+    status = status_pb2.Status(code=code.value[0], message=message)
     if code not in RETRY_CODES:
         return status, None
     info = error_details_pb2.RetryInfo()
@@ -172,7 +173,7 @@ class GrpcReceiver:
             return body
         status, retry_info = status_for(error)
         code = _STATUS.get(status.code, grpc.StatusCode.UNKNOWN)
-        level = logging.WARNING if status.code in RETRY_CODES else logging.INFO
+        level = logging.WARNING if code in RETRY_CODES else logging.INFO
         log.log(
             level,
             "gRPC %s export -> %s: %s",
@@ -190,13 +191,11 @@ class GrpcReceiver:
 
     def _check(self, context: grpc.ServicerContext) -> None:
         if self._draining:
-            raise HttpError(
-                503, "the server is shutting down; retry", retry_after=DRAIN_RETRY_AFTER
-            )
+            raise Unavailable("the server is shutting down; retry", DRAIN_RETRY_AFTER)
         if self.auth is not None:
             metadata = dict(context.invocation_metadata() or ())
             if not self.auth.check(metadata.get("authorization")):
-                raise HttpError(401, "missing or wrong credentials (authorization metadata)")
+                raise Unauthenticated("missing or wrong credentials (authorization metadata)")
 
 
 def serve_alone(receiver: GrpcReceiver, grace: float = 30.0) -> int:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from otlp2parquet import hookimpl
-from otlp2parquet.errors import ConfigError, Otlp2ParquetError
+from otlp2parquet.errors import ConfigError, Otlp2ParquetError, Unavailable
 
 from .events import EventError, HttpEvent, parse_event, to_result
 
@@ -125,13 +125,10 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     except Otlp2ParquetError as exc:
         # Like a server that is down: clients keep the data and retry (503), and the details
         # stay in the function's log rather than in a public response.
-        from otlp2parquet.http.otlp import HttpError
         from otlp2parquet.http.responses import error_response
 
         log.error("cannot start otlp2parquet on Lambda: %s", exc)
-        unavailable = HttpError(
-            503, "otlp2parquet cannot start; the function's log says why", retry_after=30
-        )
+        unavailable = Unavailable("otlp2parquet cannot start; the function's log says why", 30)
         return to_result(request, error_response(unavailable, request.headers.get("content-type")))
     return app.invoke(request)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import falcon
 
 from otlp2parquet.errors import NotAvailable
-from otlp2parquet.http.otlp import HttpError, OtlpHttp
+from otlp2parquet.http.errors import HttpError
+from otlp2parquet.http.otlp import OtlpHttp
 from otlp2parquet.telemetry import metrics as telemetry
 
 METRICS_PATH = "/metrics"

@@ -23,7 +23,8 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from otlp2parquet.errors import ConfigError, Otlp2ParquetError, PayloadTooLarge
-from otlp2parquet.http.otlp import HttpError, OtlpHttp
+from otlp2parquet.http.errors import HttpError
+from otlp2parquet.http.otlp import OtlpHttp
 
 from .companions import Companions
 
