@@ -15,6 +15,7 @@ from otlp2parquet.config.load import load_config
 from otlp2parquet.errors import ConfigError
 from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry
 from otlp2parquet.plugin.registry import KINDS, Registry
+from otlp2parquet.telemetry.metrics import Telemetry
 
 if TYPE_CHECKING:
     from otlp2parquet.pipeline.arrow import Pipeline
@@ -25,14 +26,19 @@ COLD_START_PLATFORMS = frozenset({"lambda", "cloudflare"})
 
 @dataclass
 class Runtime:
-    """Everything loaded for one process: validated config, plugins and their components."""
+    """Everything loaded for one process: validated config, plugins and their components, and
+    the self-telemetry that every part built from it counts into."""
 
     config: Config
     pm: pluggy.PluginManager
     registry: Registry
     platform: str
     warnings: list[str] = field(default_factory=list)
+    telemetry: Telemetry = field(default_factory=Telemetry)
     _pipeline: Pipeline | None = None
+
+    def __post_init__(self) -> None:
+        self.telemetry.observe_files(self.pm)
 
     def pipeline(self) -> Pipeline:
         """The pyarrow pipeline (the Cloudflare platform picks the lite one itself, see
@@ -45,7 +51,7 @@ class Runtime:
         if self._pipeline is None:
             from otlp2parquet.pipeline.arrow import Pipeline
 
-            self._pipeline = Pipeline(self.config, self.registry, self.pm)
+            self._pipeline = Pipeline(self.config, self.registry, self.pm, self.telemetry)
         return self._pipeline
 
 
@@ -54,8 +60,10 @@ def bootstrap(
     cli: Mapping[str, tuple[Any, str]] | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    telemetry: Telemetry | None = None,
 ) -> Runtime:
-    """Load config and plugins; raises ConfigError or PluginError with one-line messages."""
+    """Load config and plugins; raises ConfigError or PluginError with one-line messages. The
+    runtime owns ``telemetry`` (a new, disabled one by default)."""
     env = os.environ if env is None else env
     config = load_config(config_path, cli, env, cwd)
     platform = str(config.get("platform") or detect_platform(env))
@@ -83,7 +91,7 @@ def bootstrap(
                 config.extend_schema(comp.section, comp.options)
     warnings = config.validate()
     pm.hook.configure.call_historic(kwargs={"config": config})
-    return Runtime(config, pm, registry, platform, warnings)
+    return Runtime(config, pm, registry, platform, warnings, telemetry or Telemetry())
 
 
 def _detect_with_plugins(registry: Registry, env: Mapping[str, str], fallback: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from otlp2parquet.telemetry.metrics import Telemetry
 from support import hook_calls
 from support.rest_catalog import RestCatalog
 from support.s3 import S3_KEY, S3_REGION, S3_SECRET, create_bucket, free_port
@@ -38,6 +39,13 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
         return (yield)
     finally:
         hook_calls.CURRENT[0] = ""
+
+
+@pytest.fixture
+def telemetry() -> Telemetry:
+    """A fresh ``Telemetry``, not yet enabled: counts start at zero and no other test sees them
+    (pass it to ``bootstrap(..., telemetry=...)`` or to what you build)."""
+    return Telemetry()
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from otlp2parquet.http.auth import Authenticator
 from otlp2parquet.http.bodies import check_encoding, check_size, media_type
 from otlp2parquet.http.errors import HttpError
 from otlp2parquet.http.responses import Response, error_response, export_response
-from otlp2parquet.telemetry import metrics as telemetry
+from otlp2parquet.telemetry.metrics import Telemetry
 
 if TYPE_CHECKING:
     from otlp2parquet.config.layers import Config
@@ -63,8 +63,11 @@ class OtlpHttp:
         max_payload_bytes: int,
         auth: Authenticator | None = None,
         cors_allow_origins: tuple[str, ...] = (),
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.pipeline = pipeline
+        #: counts every export request; ``/metrics`` renders it (a disabled one by default)
+        self.telemetry = telemetry if telemetry is not None else Telemetry()
         self.max_payload_bytes = max_payload_bytes
         self.auth = auth
         self.cors_allow_origins = frozenset(cors_allow_origins)
@@ -73,7 +76,9 @@ class OtlpHttp:
         self._draining = False
 
     @classmethod
-    def from_config(cls, config: Config, pipeline: Pipeline) -> OtlpHttp:
+    def from_config(
+        cls, config: Config, pipeline: Pipeline, telemetry: Telemetry | None = None
+    ) -> OtlpHttp:
         """Build from ``request.*``, ``auth.*`` and ``server.cors_allow_origins``; raises
         ConfigError for auth enabled with an empty secret."""
         return cls(
@@ -81,6 +86,7 @@ class OtlpHttp:
             max_payload_bytes=int(config.get("request.max_payload_bytes")),
             auth=Authenticator.from_config(config),
             cors_allow_origins=tuple(config.get("server.cors_allow_origins") or ()),
+            telemetry=telemetry,
         )
 
     # -- entry point ------------------------------------------------------------------------
@@ -100,7 +106,7 @@ class OtlpHttp:
         self._log(method, path, response, started, detail)
         if path in SIGNAL_PATHS and method.upper() == "POST":
             elapsed = time.monotonic() - started
-            telemetry.observe_request("http", SIGNAL_PATHS[path], elapsed, error)
+            self.telemetry.observe_request("http", SIGNAL_PATHS[path], elapsed, error)
         return response
 
     def error(self, exc: BaseException, headers: Mapping[str, str]) -> Response:

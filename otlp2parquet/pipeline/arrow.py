@@ -24,7 +24,7 @@ from otlp2parquet.http.bodies import decompress, media_type
 from otlp2parquet.pipeline.batcher import Batcher
 from otlp2parquet.plugin.registry import Registry
 from otlp2parquet.schema.tables import TableSchema, load_table_schema
-from otlp2parquet.telemetry import metrics as telemetry
+from otlp2parquet.telemetry.metrics import Telemetry
 from otlp2parquet.types import (
     SIGNALS,
     Catalog,
@@ -57,10 +57,17 @@ class Stats:
 class Pipeline:
     """One configured pipeline. Thread-safe for concurrent ``ingest`` calls."""
 
-    def __init__(self, config: Config, registry: Registry, pm: pluggy.PluginManager) -> None:
+    def __init__(
+        self,
+        config: Config,
+        registry: Registry,
+        pm: pluggy.PluginManager,
+        telemetry: Telemetry | None = None,
+    ) -> None:
         self.config = config
         self.registry = registry
         self.pm = pm
+        self.telemetry = telemetry if telemetry is not None else Telemetry()
         self.stats = Stats()
         self._lock = threading.Lock()
         self.spool: Spool | None = None  # the server's durable spool (``open_spool``)
@@ -168,9 +175,9 @@ class Pipeline:
         try:
             self.ingest_mapped(mapped, _raw(signal, requests, raw) if self.spool else None)
         except Otlp2ParquetError as exc:
-            telemetry.records_refused(signal, mapped.rows, exc)
+            self.telemetry.records_refused(signal, mapped.rows, exc)
             raise
-        telemetry.records_ingested(signal, mapped.rows, mapped.rejected)
+        self.telemetry.records_ingested(signal, mapped.rows, mapped.rejected)
         return IngestResult(mapped.rows, mapped.rejected, list(mapped.reasons))
 
     def ingest_mapped(self, mapped: MappedBatch, raw: tuple[str, str, bytes] | None = None) -> None:
@@ -214,9 +221,9 @@ class Pipeline:
         try:
             self.storage.put(key, data)
         except StorageError:
-            telemetry.storage_error(partition.table)
+            self.telemetry.storage_error(partition.table)
             raise
-        telemetry.flush_observed(partition.table, time.monotonic() - started)
+        self.telemetry.flush_observed(partition.table, time.monotonic() - started)
         with self._lock:
             self.stats.files_written += 1
             self.stats.rows_written += table.num_rows

@@ -79,11 +79,11 @@ def make_pipeline(runtime: Runtime, fresh: bool = False) -> Any:
     engine = choose_engine(runtime.config)
     log.debug("Parquet engine: %s", engine)
     if engine == "lite":
-        return LitePipeline(runtime.config, runtime.registry, runtime.pm)
+        return LitePipeline(runtime.config, runtime.registry, runtime.pm, runtime.telemetry)
     if fresh:
         from otlp2parquet.pipeline.arrow import Pipeline
 
-        return Pipeline(runtime.config, runtime.registry, runtime.pm)
+        return Pipeline(runtime.config, runtime.registry, runtime.pm, runtime.telemetry)
     return runtime.pipeline()
 
 
@@ -208,7 +208,7 @@ class WorkerApp:
         target: Any = self.pipeline
         if self.batching:
             target = DurableForwarder(self.pipeline, env_binding(BATCHER_BINDING, "batching"))
-        self.http = OtlpHttp.from_config(self.runtime.config, target)
+        self.http = OtlpHttp.from_config(self.runtime.config, target, self.runtime.telemetry)
 
     async def fetch(self, request: Any) -> Any:
         method, url, headers = await boundary.read_request(request)

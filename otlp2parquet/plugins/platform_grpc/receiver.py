@@ -25,7 +25,7 @@ from otlp2parquet.errors import ConfigError, Otlp2ParquetError, Unauthenticated,
 from otlp2parquet.http.auth import Authenticator
 from otlp2parquet.http.otlp import DRAIN_RETRY_AFTER
 from otlp2parquet.http.responses import DEFAULT_RETRY_AFTER, export_response
-from otlp2parquet.telemetry import metrics as telemetry
+from otlp2parquet.telemetry.metrics import Telemetry
 
 from .errors import RETRY_CODES, code_of
 
@@ -75,8 +75,10 @@ class GrpcReceiver:
         auth: Authenticator | None = None,
         origin: str = "server.grpc_listen_addr",
         reuse_port: bool = False,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.telemetry = telemetry if telemetry is not None else Telemetry()
         self.listen_addr = listen_addr
         self.threads = threads
         self.max_payload_bytes = max_payload_bytes
@@ -89,7 +91,11 @@ class GrpcReceiver:
 
     @classmethod
     def from_config(
-        cls, config: Config, pipeline: Pipeline, options: dict[str, Any]
+        cls,
+        config: Config,
+        pipeline: Pipeline,
+        options: dict[str, Any],
+        telemetry: Telemetry | None = None,
     ) -> GrpcReceiver:
         return cls(
             pipeline,
@@ -99,6 +105,7 @@ class GrpcReceiver:
             auth=Authenticator.from_config(config),
             origin=f"server.grpc_listen_addr from {config.origin('server.grpc_listen_addr')}",
             reuse_port=int(options.get("workers") or 1) > 1,
+            telemetry=telemetry,
         )
 
     def start(self) -> int:
@@ -167,7 +174,7 @@ class GrpcReceiver:
             body = export_response(signal, result, PROTOBUF).body
         except Exception as exc:  # every failure becomes a gRPC status below
             error = exc
-        telemetry.observe_request("grpc", signal, time.monotonic() - started, error)
+        self.telemetry.observe_request("grpc", signal, time.monotonic() - started, error)
         if error is None:
             log.debug("gRPC %s export -> OK", signal, extra={"signal": signal})
             return body

@@ -74,7 +74,7 @@ class LambdaApp:
 
         self.runtime = runtime
         pipeline = runtime.pipeline()
-        self.http: OtlpHttp = OtlpHttp.from_config(runtime.config, pipeline)
+        self.http: OtlpHttp = OtlpHttp.from_config(runtime.config, pipeline, runtime.telemetry)
         if runtime.config.get("batch.enabled"):
             pipeline.start()
 

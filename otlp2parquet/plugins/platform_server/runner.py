@@ -63,7 +63,7 @@ def serve(
     _warm_pyarrow()
     pipeline = runtime.pipeline()
     pipeline.open_spool()  # replays what a previous run acknowledged but did not write
-    handler = OtlpHttp.from_config(runtime.config, pipeline)
+    handler = OtlpHttp.from_config(runtime.config, pipeline, runtime.telemetry)
     limit = handler.max_payload_bytes
     socket_map: dict[int, Any] = {}
     addr = options["listen_addr"]
