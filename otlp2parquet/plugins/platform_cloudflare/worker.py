@@ -266,16 +266,32 @@ class WorkerApp:
         return report
 
 
-_APP: list[WorkerApp | None] = [None]
+class Isolate:
+    """Holds the isolate's app: bootstrapped on its first event (again after a failed
+    bootstrap) and kept for the next ones."""
+
+    def __init__(self) -> None:
+        self.app: WorkerApp | None = None
+
+    def get(self, env: Any, factory: Callable[[Any], WorkerApp] = WorkerApp) -> WorkerApp:
+        app = self.app
+        if app is None:
+            app = self.app = factory(env)
+        return app
+
+    def reset(self) -> None:
+        self.app = None
+
+
+#: This isolate's holder, created at import.
+ISOLATE = Isolate()
 
 
 def get_app(env: Any, factory: Callable[[Any], WorkerApp] = WorkerApp) -> WorkerApp:
     """The isolate's app, bootstrapped on its first event (again after a failed bootstrap)."""
-    app = _APP[0]
-    if app is None:
-        app = _APP[0] = factory(env)
-    return app
+    return ISOLATE.get(env, factory)
 
 
 def reset() -> None:
-    _APP[0] = None
+    """Forget the isolate's app (tests; a new configuration)."""
+    ISOLATE.reset()
