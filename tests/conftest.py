@@ -48,6 +48,26 @@ def telemetry() -> Telemetry:
     return Telemetry()
 
 
+@pytest.fixture
+def fresh_worker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """A Cloudflare isolate with no kept app, run in an empty directory (no ./config.toml) and
+    without OTLP2PARQUET_CONFIG*; the recording catalog is cleared, and the Worker's bindings
+    are forgotten afterwards. Use it with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    from otlp2parquet.plugins.platform_cloudflare import worker
+    from otlp2parquet.plugins.platform_cloudflare.storage import use_env
+    from support import recording_catalog
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("OTLP2PARQUET_CONFIG", "OTLP2PARQUET_CONFIG_CONTENT"):
+        monkeypatch.delenv(name, raising=False)
+    worker.reset()
+    recording_catalog.COMMITS.clear()
+    recording_catalog.FAIL.clear()
+    yield
+    worker.reset()
+    use_env(None)
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[str]:
     """A moto S3 server for the whole session; yields its endpoint URL. Use unique bucket
