@@ -16,6 +16,7 @@ from otlp2parquet.config.load import load_config
 from otlp2parquet.errors import ConfigError
 from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry
 from otlp2parquet.plugin.registry import KINDS, Registry
+from otlp2parquet.telemetry.metrics import Telemetry
 
 if TYPE_CHECKING:
     from otlp2parquet.pipeline.arrow import Pipeline
@@ -29,14 +30,19 @@ Adjust = Callable[[Config], Layer | None]
 
 @dataclass
 class Runtime:
-    """Everything loaded for one process: validated config, plugins and their components."""
+    """Everything loaded for one process: validated config, plugins and their components, and
+    the self-telemetry that every part built from it counts into."""
 
     config: Config
     pm: pluggy.PluginManager
     registry: Registry
     platform: str
     warnings: list[str] = field(default_factory=list)
+    telemetry: Telemetry = field(default_factory=Telemetry)
     _pipeline: Pipeline | None = None
+
+    def __post_init__(self) -> None:
+        self.telemetry.observe_files(self.pm)
 
     def derive(self, layer: Layer) -> Runtime:
         """This runtime with ``layer`` over its configuration (validated anew, frozen), for an
@@ -61,10 +67,10 @@ class Runtime:
                 from otlp2parquet.durability.setup import open_durability, replay_into
 
                 durability, scans = open_durability(self.config)
-                built = Pipeline(self.config, self.registry, self.pm, durability)
+                built = Pipeline(self.config, self.registry, self.pm, self.telemetry, durability)
                 replay_into(built, scans)
             else:
-                built = Pipeline(self.config, self.registry, self.pm)
+                built = Pipeline(self.config, self.registry, self.pm, self.telemetry)
             self._pipeline = built
         return self._pipeline
 
@@ -75,10 +81,12 @@ def bootstrap(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     adjust: Sequence[Adjust] = (),
+    telemetry: Telemetry | None = None,
 ) -> Runtime:
     """Load config and plugins; raises ConfigError or PluginError with one-line messages.
     ``adjust`` computes overrides from the loaded configuration; their layers are validated
-    with the rest, before ``configure``, after which the configuration is frozen."""
+    with the rest, before ``configure``, after which the configuration is frozen. The runtime
+    owns ``telemetry`` (a new, disabled one by default)."""
     env = os.environ if env is None else env
     config = load_config(config_path, cli, env, cwd)
     platform = str(config.get("platform") or detect_platform(env))
@@ -111,7 +119,7 @@ def bootstrap(
     warnings = config.validate()
     pm.hook.configure.call_historic(kwargs={"config": config})
     config.freeze()
-    return Runtime(config, pm, registry, platform, warnings)
+    return Runtime(config, pm, registry, platform, warnings, telemetry or Telemetry())
 
 
 def _detect_with_plugins(registry: Registry, env: Mapping[str, str], fallback: str) -> str:

@@ -1,17 +1,30 @@
 """The one error tree of otlp2parquet.
 
-The core raises only these. Each platform adapter maps them to its own responses in one place
-(HTTP status, gRPC code, CLI exit status); see ``http_status`` for the OTLP/HTTP mapping.
+The core raises only these, and they know nothing of any transport: each transport maps them
+to its own answer in one table (``otlp2parquet.http.errors`` for OTLP/HTTP, which Lambda and the
+Worker use too; ``otlp2parquet.plugins.platform_grpc.errors`` for OTLP/gRPC). A lookup walks the
+class's MRO, so a subclass answers like its base.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def lookup(table: Mapping[type[BaseException], T], exc: BaseException) -> T | None:
+    """A transport's answer for ``exc``: the entry of the first class on its MRO that ``table``
+    has (a subclass answers like its base), or None."""
+    for cls in type(exc).__mro__:
+        if cls in table:
+            return table[cls]
+    return None
+
 
 class Otlp2ParquetError(Exception):
     """Base class: every error the core raises on purpose."""
-
-    #: HTTP status an adapter answers with.
-    http_status: int = 500
 
 
 class ConfigError(Otlp2ParquetError):
@@ -27,25 +40,17 @@ class PluginError(Otlp2ParquetError):
 class DecodeError(Otlp2ParquetError):
     """The request body is not a valid OTLP request; the message says what and where."""
 
-    http_status = 400
-
 
 class UnsupportedMediaType(Otlp2ParquetError):
     """The content type or content encoding is not one we accept."""
-
-    http_status = 415
 
 
 class PayloadTooLarge(Otlp2ParquetError):
     """The body is over the configured limit, before or after decompression."""
 
-    http_status = 413
-
 
 class Backpressure(Otlp2ParquetError):
     """Buffers are full: the client should retry after ``retry_after`` seconds."""
-
-    http_status = 429
 
     def __init__(self, message: str, retry_after: float = 1.0) -> None:
         super().__init__(message)
@@ -55,8 +60,6 @@ class Backpressure(Otlp2ParquetError):
 class StorageError(Otlp2ParquetError):
     """The object store failed or is unreachable; data stays buffered for a retry."""
 
-    http_status = 503
-
     def __init__(self, message: str, retry_after: float = 5.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
@@ -64,19 +67,28 @@ class StorageError(Otlp2ParquetError):
 
 class SpoolFull(StorageError):
     """The durable spool holds ``durability.max_spool_bytes`` of data not yet written (storage
-    is failing or behind): the request is refused with 503 and ``retry_after``."""
+    is failing or behind): the request is refused, to be retried after ``retry_after``."""
+
+
+class Unauthenticated(Otlp2ParquetError):
+    """The request carries no credentials, or wrong ones."""
+
+
+class Unavailable(Otlp2ParquetError):
+    """The service takes no requests now (draining, or it could not start): the client should
+    retry after ``retry_after`` seconds (None: the transport's default)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class CatalogError(Otlp2ParquetError):
     """The catalog rejected or could not take a commit; files stay written and pending."""
 
-    http_status = 503
-
 
 class NotAvailable(Otlp2ParquetError):
     """A feature exists in the interface but its implementation is not installed or enabled."""
-
-    http_status = 501
 
 
 class MissingExtra(PluginError):

@@ -12,6 +12,7 @@ import pytest
 
 from otlp2parquet.assembly import Runtime, bootstrap
 from otlp2parquet.pipeline.arrow import Pipeline
+from otlp2parquet.telemetry.metrics import Telemetry
 from support import hook_calls
 from support.rest_catalog import RestCatalog
 from support.s3 import S3_KEY, S3_REGION, S3_SECRET, create_bucket, free_port
@@ -41,6 +42,33 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
         return (yield)
     finally:
         hook_calls.CURRENT[0] = ""
+
+
+@pytest.fixture
+def telemetry() -> Telemetry:
+    """A fresh ``Telemetry``, not yet enabled: counts start at zero and no other test sees them
+    (pass it to ``bootstrap(..., telemetry=...)`` or to what you build)."""
+    return Telemetry()
+
+
+@pytest.fixture
+def fresh_worker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """A Cloudflare isolate with no kept app, run in an empty directory (no ./config.toml) and
+    without OTLP2PARQUET_CONFIG*; the recording catalog is cleared, and the Worker's bindings
+    are forgotten afterwards. Use it with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    from otlp2parquet.plugins.platform_cloudflare import worker
+    from otlp2parquet.plugins.platform_cloudflare.storage import use_env
+    from support import recording_catalog
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("OTLP2PARQUET_CONFIG", "OTLP2PARQUET_CONFIG_CONTENT"):
+        monkeypatch.delenv(name, raising=False)
+    worker.reset()
+    recording_catalog.COMMITS.clear()
+    recording_catalog.FAIL.clear()
+    yield
+    worker.reset()
+    use_env(None)
 
 
 @pytest.fixture(scope="session")

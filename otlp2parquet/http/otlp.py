@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from otlp2parquet.errors import Otlp2ParquetError, UnsupportedMediaType
+from otlp2parquet.errors import Unavailable, UnsupportedMediaType
 from otlp2parquet.http.auth import Authenticator
 from otlp2parquet.http.bodies import check_encoding, check_size, media_type
+from otlp2parquet.http.errors import HttpError
 from otlp2parquet.http.responses import Response, error_response, export_response
-from otlp2parquet.telemetry import metrics as telemetry
+from otlp2parquet.telemetry.metrics import Telemetry
 
 if TYPE_CHECKING:
     from otlp2parquet.config.layers import Config
@@ -40,22 +41,6 @@ CORS_MAX_AGE = "86400"
 _CHUNK = 64 * 1024
 
 Body = bytes | Callable[[int], bytes]
-
-
-class HttpError(Otlp2ParquetError):
-    """An error of the HTTP layer itself (unknown path, wrong method, missing credentials)."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        headers: list[tuple[str, str]] | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.http_status = status
-        self.headers = headers or []
-        self.retry_after = retry_after
 
 
 def read_limited(read: Callable[[int], bytes], limit: int) -> bytes:
@@ -78,8 +63,11 @@ class OtlpHttp:
         max_payload_bytes: int,
         auth: Authenticator | None = None,
         cors_allow_origins: tuple[str, ...] = (),
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.pipeline = pipeline
+        #: counts every export request; ``/metrics`` renders it (a disabled one by default)
+        self.telemetry = telemetry if telemetry is not None else Telemetry()
         self.max_payload_bytes = max_payload_bytes
         self.auth = auth
         self.cors_allow_origins = frozenset(cors_allow_origins)
@@ -88,7 +76,9 @@ class OtlpHttp:
         self._draining = False
 
     @classmethod
-    def from_config(cls, config: Config, pipeline: Pipeline) -> OtlpHttp:
+    def from_config(
+        cls, config: Config, pipeline: Pipeline, telemetry: Telemetry | None = None
+    ) -> OtlpHttp:
         """Build from ``request.*``, ``auth.*`` and ``server.cors_allow_origins``; raises
         ConfigError for auth enabled with an empty secret."""
         return cls(
@@ -96,6 +86,7 @@ class OtlpHttp:
             max_payload_bytes=int(config.get("request.max_payload_bytes")),
             auth=Authenticator.from_config(config),
             cors_allow_origins=tuple(config.get("server.cors_allow_origins") or ()),
+            telemetry=telemetry,
         )
 
     # -- entry point ------------------------------------------------------------------------
@@ -115,7 +106,7 @@ class OtlpHttp:
         self._log(method, path, response, started, detail)
         if path in SIGNAL_PATHS and method.upper() == "POST":
             elapsed = time.monotonic() - started
-            telemetry.observe_request("http", SIGNAL_PATHS[path], elapsed, error)
+            self.telemetry.observe_request("http", SIGNAL_PATHS[path], elapsed, error)
         return response
 
     def error(self, exc: BaseException, headers: Mapping[str, str]) -> Response:
@@ -181,9 +172,7 @@ class OtlpHttp:
         """Count a request in flight, or refuse it with 503 while draining."""
         with self._lock:
             if self._draining:
-                raise HttpError(
-                    503, "the server is shutting down; retry", retry_after=DRAIN_RETRY_AFTER
-                )
+                raise Unavailable("the server is shutting down; retry", DRAIN_RETRY_AFTER)
             self._inflight += 1
         try:
             yield
@@ -204,7 +193,7 @@ class OtlpHttp:
 
     def _check_ready(self) -> None:
         if self._draining:
-            raise HttpError(503, "draining: the server is shutting down", retry_after=None)
+            raise Unavailable("draining: the server is shutting down")
         self.pipeline.check_ready()
 
     # -- CORS -------------------------------------------------------------------------------

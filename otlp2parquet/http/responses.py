@@ -1,8 +1,9 @@
 """OTLP/HTTP response bodies: ``Export*ServiceResponse`` on success and ``google.rpc.Status``
 on failure, each in the request's encoding (protobuf for protobuf, JSON for everything else).
 
-This is also the one place where the error tree of ``errors.py`` becomes an HTTP status, a
-``Retry-After`` header and a ``Status`` body; every platform adapter answers through it.
+This is also the one place where an error becomes an HTTP response: its status from the table in
+``otlp2parquet.http.errors``, a ``Retry-After`` header and a ``Status`` body; every platform
+adapter answers through it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from otlp2parquet.errors import Otlp2ParquetError
 from otlp2parquet.http.bodies import media_type
+from otlp2parquet.http.errors import RETRY_STATUSES, status_of
 from otlp2parquet.types import IngestResult
 
 log = logging.getLogger(__name__)
@@ -30,8 +32,9 @@ JSON_TYPE = "application/json"
 #: Seconds a client is asked to wait on a 429/503 whose error names no delay of its own.
 DEFAULT_RETRY_AFTER = 5.0
 
-#: HTTP status → google.rpc.Code (the inverse of the mapping in google/rpc/code.proto).
-GRPC_CODES = {
+#: HTTP status → the google.rpc.Code written in an error's ``Status`` body (the inverse of the
+#: mapping in google/rpc/code.proto). OTLP/gRPC has its own table, by error class.
+STATUS_BODY_CODES = {
     400: code_pb2.INVALID_ARGUMENT,
     401: code_pb2.UNAUTHENTICATED,
     403: code_pb2.PERMISSION_DENIED,
@@ -99,20 +102,21 @@ def status_response(
 ) -> Response:
     """An error status with a ``google.rpc.Status`` body in the request's encoding."""
     mtype = response_type(content_type)
-    body = status_pb2.Status(code=GRPC_CODES.get(status, code_pb2.UNKNOWN), message=message)
+    body = status_pb2.Status(code=STATUS_BODY_CODES.get(status, code_pb2.UNKNOWN), message=message)
     return Response(status, [("Content-Type", mtype), *(headers or [])], encode(body, mtype))
 
 
 def error_response(exc: BaseException, content_type: str | None) -> Response:
     """The one mapping of an exception to an OTLP/HTTP error response. Errors of our own tree
-    keep their message and status; anything else is a logged 500 whose details stay here."""
+    keep their message and get the status of ``http.errors``; anything else is a logged 500
+    whose details stay here."""
     if isinstance(exc, Otlp2ParquetError):
-        status, message = exc.http_status, str(exc)
+        status, message = status_of(exc), str(exc)
     else:
         log.error("unexpected error while handling a request", exc_info=exc)
         status, message = 500, "internal error; the server log has the details"
     headers = list(getattr(exc, "headers", ()))
-    if status in (429, 503):
+    if status in RETRY_STATUSES:
         delay = getattr(exc, "retry_after", None) or DEFAULT_RETRY_AFTER
         headers.append(("Retry-After", str(max(1, math.ceil(delay)))))
     return status_response(status, message, content_type, headers)

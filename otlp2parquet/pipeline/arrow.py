@@ -25,7 +25,7 @@ from otlp2parquet.http.bodies import decompress, media_type
 from otlp2parquet.pipeline.batcher import Batcher
 from otlp2parquet.plugin.registry import Registry
 from otlp2parquet.schema.tables import TableSchema, load_table_schema
-from otlp2parquet.telemetry import metrics as telemetry
+from otlp2parquet.telemetry.metrics import Telemetry
 from otlp2parquet.types import (
     SIGNALS,
     Catalog,
@@ -64,11 +64,13 @@ class Pipeline:
         config: Config,
         registry: Registry,
         pm: pluggy.PluginManager,
+        telemetry: Telemetry | None = None,
         durability: Durability = NO_DURABILITY,
     ) -> None:
         self.config = config
         self.registry = registry
         self.pm = pm
+        self.telemetry = telemetry if telemetry is not None else Telemetry()
         self.stats = Stats()
         self._lock = threading.Lock()
         #: The server's spool (``Runtime.pipeline(durable=True)``), or ``NoDurability``.
@@ -178,9 +180,9 @@ class Pipeline:
             spooled = _raw(signal, requests, raw) if self.durability.enabled else None
             self.ingest_mapped(mapped, spooled)
         except Otlp2ParquetError as exc:
-            telemetry.records_refused(signal, mapped.rows, exc)
+            self.telemetry.records_refused(signal, mapped.rows, exc)
             raise
-        telemetry.records_ingested(signal, mapped.rows, mapped.rejected)
+        self.telemetry.records_ingested(signal, mapped.rows, mapped.rejected)
         return IngestResult(mapped.rows, mapped.rejected, list(mapped.reasons))
 
     def ingest_mapped(self, mapped: MappedBatch, raw: tuple[str, str, bytes] | None = None) -> None:
@@ -223,9 +225,9 @@ class Pipeline:
         try:
             self.storage.put(key, data)
         except StorageError:
-            telemetry.storage_error(partition.table)
+            self.telemetry.storage_error(partition.table)
             raise
-        telemetry.flush_observed(partition.table, time.monotonic() - started)
+        self.telemetry.flush_observed(partition.table, time.monotonic() - started)
         with self._lock:
             self.stats.files_written += 1
             self.stats.rows_written += table.num_rows

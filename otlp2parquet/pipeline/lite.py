@@ -30,7 +30,7 @@ from otlp2parquet.errors import (
 from otlp2parquet.http.bodies import decompress, media_type
 from otlp2parquet.plugin.registry import Registry
 from otlp2parquet.schema.tables import TableSchema, load_table_schema
-from otlp2parquet.telemetry import metrics as telemetry
+from otlp2parquet.telemetry.metrics import Telemetry
 from otlp2parquet.types import Catalog, Decoder, IngestResult, Partition, WrittenFile
 
 log = logging.getLogger(__name__)
@@ -64,10 +64,17 @@ def choose_engine(config: Config) -> str:
 class LitePipeline:
     """One configured pyarrow-free pipeline (single-threaded, as a Worker isolate is)."""
 
-    def __init__(self, config: Config, registry: Registry, pm: pluggy.PluginManager) -> None:
+    def __init__(
+        self,
+        config: Config,
+        registry: Registry,
+        pm: pluggy.PluginManager,
+        telemetry: Telemetry | None = None,
+    ) -> None:
         self.config = config
         self.registry = registry
         self.pm = pm
+        self.telemetry = telemetry if telemetry is not None else Telemetry()
         self.max_payload_bytes = int(config.get("request.max_payload_bytes"))
         self.decoders: dict[str, Decoder] = {}
         for component in registry.all("decoder"):
@@ -159,9 +166,9 @@ class LitePipeline:
             else:
                 self._write_all(parts)
         except Otlp2ParquetError as exc:
-            telemetry.records_refused(signal, mapped.rows, exc)
+            self.telemetry.records_refused(signal, mapped.rows, exc)
             raise
-        telemetry.records_ingested(signal, mapped.rows, mapped.rejected)
+        self.telemetry.records_ingested(signal, mapped.rows, mapped.rejected)
         return IngestResult(mapped.rows, mapped.rejected, list(mapped.reasons))
 
     def write_file(self, partition: Partition, table: LiteTable) -> WrittenFile:
@@ -175,9 +182,9 @@ class LitePipeline:
         try:
             self.storage.put(key, data)
         except StorageError:
-            telemetry.storage_error(partition.table)
+            self.telemetry.storage_error(partition.table)
             raise
-        telemetry.flush_observed(partition.table, time.monotonic() - started)
+        self.telemetry.flush_observed(partition.table, time.monotonic() - started)
         log.debug("wrote %s (%d rows, %d bytes)", key, table.num_rows, len(data))
         return WrittenFile(
             key=key,

@@ -24,7 +24,7 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2
 
 from otlp2parquet import __version__
 from otlp2parquet.errors import Otlp2ParquetError
-from otlp2parquet.telemetry import metrics as telemetry
+from otlp2parquet.telemetry.metrics import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +121,12 @@ def _histogram(metric: Any, samples: list[Any], start_ns: int, now_ns: int) -> N
 
 
 class SelfExporter:
-    """A thread that ingests ``snapshot()`` into ``pipeline`` every ``interval`` seconds."""
+    """A thread that ingests ``snapshot()`` of ``telemetry`` (by default the pipeline's) into
+    ``pipeline`` every ``interval`` seconds."""
 
-    def __init__(self, pipeline: Any, interval: float) -> None:
+    def __init__(self, pipeline: Any, interval: float, telemetry: Telemetry | None = None) -> None:
         self.pipeline = pipeline
+        self.telemetry: Telemetry = telemetry if telemetry is not None else pipeline.telemetry
         self.interval = interval
         self.start_ns = time.time_ns()
         self._stop = threading.Event()
@@ -145,7 +147,7 @@ class SelfExporter:
 
     def export_once(self) -> int:
         """Ingest one snapshot; returns the data points accepted (0 when refused)."""
-        registry = telemetry.registry()
+        registry = self.telemetry.registry()
         if registry is None:
             return 0
         try:

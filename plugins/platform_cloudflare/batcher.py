@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from otlp2parquet import hookimpl
 from otlp2parquet.errors import DecodeError, Otlp2ParquetError, UnsupportedMediaType
+from otlp2parquet.http.errors import status_of
 from otlp2parquet.types import WrittenFile
 
 from . import boundary
@@ -90,7 +91,7 @@ class Batcher:
             )
         except (Otlp2ParquetError, ValueError) as exc:
             log.warning("OtlpBatcher could not buffer a request: %s", exc)
-            status = getattr(exc, "http_status", 400)
+            status = status_of(exc) if isinstance(exc, Otlp2ParquetError) else 400
             return boundary.make_response(status, [], str(exc).encode())
         return boundary.make_response(200, [], b"")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from otlp2parquet.errors import Otlp2ParquetError
+from otlp2parquet.errors import Otlp2ParquetError, Unavailable
 
 from . import boundary
 from .batcher import Batcher
@@ -23,15 +23,12 @@ async def fetch(env: Any, request: Any) -> Any:
     try:
         app = get_app(env)
     except Otlp2ParquetError as exc:
-        from otlp2parquet.http.otlp import HttpError
         from otlp2parquet.http.responses import error_response
 
         log.error("cannot start otlp2parquet in this Worker: %s", exc)
         _, _, headers = await boundary.read_request(request)
         lowered = {k.lower(): v for k, v in headers.items()}
-        unavailable = HttpError(
-            503, "otlp2parquet cannot start; the Worker's log says why", retry_after=30
-        )
+        unavailable = Unavailable("otlp2parquet cannot start; the Worker's log says why", 30)
         response = error_response(unavailable, lowered.get("content-type"))
         return boundary.make_response(response.status, response.headers, response.body)
     return await app.fetch(request)

@@ -85,11 +85,11 @@ def make_pipeline(runtime: Runtime, fresh: bool = False) -> Any:
     engine = choose_engine(runtime.config)
     log.debug("Parquet engine: %s", engine)
     if engine == "lite":
-        return LitePipeline(runtime.config, runtime.registry, runtime.pm)
+        return LitePipeline(runtime.config, runtime.registry, runtime.pm, runtime.telemetry)
     if fresh:
         from otlp2parquet.pipeline.arrow import Pipeline
 
-        return Pipeline(runtime.config, runtime.registry, runtime.pm)
+        return Pipeline(runtime.config, runtime.registry, runtime.pm, runtime.telemetry)
     return runtime.pipeline()
 
 
@@ -214,7 +214,7 @@ class WorkerApp:
         target: Any = self.pipeline
         if self.batching:
             target = DurableForwarder(self.pipeline, env_binding(BATCHER_BINDING, "batching"))
-        self.http = OtlpHttp.from_config(self.runtime.config, target)
+        self.http = OtlpHttp.from_config(self.runtime.config, target, self.runtime.telemetry)
 
     async def fetch(self, request: Any) -> Any:
         method, url, headers = await boundary.read_request(request)
@@ -272,16 +272,32 @@ class WorkerApp:
         return report
 
 
-_APP: list[WorkerApp | None] = [None]
+class Isolate:
+    """Holds the isolate's app: bootstrapped on its first event (again after a failed
+    bootstrap) and kept for the next ones."""
+
+    def __init__(self) -> None:
+        self.app: WorkerApp | None = None
+
+    def get(self, env: Any, factory: Callable[[Any], WorkerApp] = WorkerApp) -> WorkerApp:
+        app = self.app
+        if app is None:
+            app = self.app = factory(env)
+        return app
+
+    def reset(self) -> None:
+        self.app = None
+
+
+#: This isolate's holder, created at import.
+ISOLATE = Isolate()
 
 
 def get_app(env: Any, factory: Callable[[Any], WorkerApp] = WorkerApp) -> WorkerApp:
     """The isolate's app, bootstrapped on its first event (again after a failed bootstrap)."""
-    app = _APP[0]
-    if app is None:
-        app = _APP[0] = factory(env)
-    return app
+    return ISOLATE.get(env, factory)
 
 
 def reset() -> None:
-    _APP[0] = None
+    """Forget the isolate's app (tests; a new configuration)."""
+    ISOLATE.reset()

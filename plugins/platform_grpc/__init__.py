@@ -36,7 +36,7 @@ class GrpcPlatform:
             raise MissingExtra("grpcio", "grpc", "the OTLP/gRPC receiver") from None
         from .receiver import GrpcReceiver
 
-        return GrpcReceiver.from_config(runtime.config, pipeline, self.options)
+        return GrpcReceiver.from_config(runtime.config, pipeline, self.options, runtime.telemetry)
 
     def run(self, runtime: Runtime) -> int:
         from .receiver import serve_alone

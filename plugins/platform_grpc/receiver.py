@@ -19,13 +19,15 @@ from concurrent import futures
 from typing import TYPE_CHECKING, Any
 
 import grpc
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2
 
-from otlp2parquet.errors import ConfigError, Otlp2ParquetError
+from otlp2parquet.errors import ConfigError, Otlp2ParquetError, Unauthenticated, Unavailable
 from otlp2parquet.http.auth import Authenticator
-from otlp2parquet.http.otlp import DRAIN_RETRY_AFTER, HttpError
-from otlp2parquet.http.responses import DEFAULT_RETRY_AFTER, GRPC_CODES, export_response
-from otlp2parquet.telemetry import metrics as telemetry
+from otlp2parquet.http.otlp import DRAIN_RETRY_AFTER
+from otlp2parquet.http.responses import DEFAULT_RETRY_AFTER, export_response
+from otlp2parquet.telemetry.metrics import Telemetry
+
+from .errors import RETRY_CODES, code_of
 
 if TYPE_CHECKING:
     from otlp2parquet.config.layers import Config
@@ -39,19 +41,18 @@ SERVICES = {
     "metrics": "opentelemetry.proto.collector.metrics.v1.MetricsService",
 }
 PROTOBUF = "application/x-protobuf"
-RETRY_CODES = frozenset({code_pb2.RESOURCE_EXHAUSTED, code_pb2.UNAVAILABLE})
 _STATUS = {code.value[0]: code for code in grpc.StatusCode}
 
 
 def status_for(exc: BaseException) -> tuple[status_pb2.Status, bytes | None]:
     """The ``google.rpc.Status`` for an error, and the serialized RetryInfo when the client
-    should retry. The HTTP mapping of ``otlp_responses`` decides the code."""
+    should retry. The table of ``platform_grpc.errors`` decides the code."""
     if isinstance(exc, Otlp2ParquetError):
-        code, message = GRPC_CODES.get(exc.http_status, code_pb2.UNKNOWN), str(exc)
+        code, message = code_of(exc), str(exc)
     else:
         log.error("unexpected error while handling an OTLP/gRPC request", exc_info=exc)
-        code, message = code_pb2.INTERNAL, "internal error; the server log has the details"
-    status = status_pb2.Status(code=code, message=message)
+        code, message = grpc.StatusCode.INTERNAL, "internal error; the server log has the details"
+    status = status_pb2.Status(code=code.value[0], message=message)
     if code not in RETRY_CODES:
         return status, None
     info = error_details_pb2.RetryInfo()
@@ -74,8 +75,10 @@ class GrpcReceiver:
         auth: Authenticator | None = None,
         origin: str = "server.grpc_listen_addr",
         reuse_port: bool = False,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.telemetry = telemetry if telemetry is not None else Telemetry()
         self.listen_addr = listen_addr
         self.threads = threads
         self.max_payload_bytes = max_payload_bytes
@@ -88,7 +91,11 @@ class GrpcReceiver:
 
     @classmethod
     def from_config(
-        cls, config: Config, pipeline: Pipeline, options: dict[str, Any]
+        cls,
+        config: Config,
+        pipeline: Pipeline,
+        options: dict[str, Any],
+        telemetry: Telemetry | None = None,
     ) -> GrpcReceiver:
         return cls(
             pipeline,
@@ -98,6 +105,7 @@ class GrpcReceiver:
             auth=Authenticator.from_config(config),
             origin=f"server.grpc_listen_addr from {config.origin('server.grpc_listen_addr')}",
             reuse_port=int(options.get("workers") or 1) > 1,
+            telemetry=telemetry,
         )
 
     def start(self) -> int:
@@ -166,13 +174,13 @@ class GrpcReceiver:
             body = export_response(signal, result, PROTOBUF).body
         except Exception as exc:  # every failure becomes a gRPC status below
             error = exc
-        telemetry.observe_request("grpc", signal, time.monotonic() - started, error)
+        self.telemetry.observe_request("grpc", signal, time.monotonic() - started, error)
         if error is None:
             log.debug("gRPC %s export -> OK", signal, extra={"signal": signal})
             return body
         status, retry_info = status_for(error)
         code = _STATUS.get(status.code, grpc.StatusCode.UNKNOWN)
-        level = logging.WARNING if status.code in RETRY_CODES else logging.INFO
+        level = logging.WARNING if code in RETRY_CODES else logging.INFO
         log.log(
             level,
             "gRPC %s export -> %s: %s",
@@ -190,13 +198,11 @@ class GrpcReceiver:
 
     def _check(self, context: grpc.ServicerContext) -> None:
         if self._draining:
-            raise HttpError(
-                503, "the server is shutting down; retry", retry_after=DRAIN_RETRY_AFTER
-            )
+            raise Unavailable("the server is shutting down; retry", DRAIN_RETRY_AFTER)
         if self.auth is not None:
             metadata = dict(context.invocation_metadata() or ())
             if not self.auth.check(metadata.get("authorization")):
-                raise HttpError(401, "missing or wrong credentials (authorization metadata)")
+                raise Unauthenticated("missing or wrong credentials (authorization metadata)")
 
 
 def serve_alone(receiver: GrpcReceiver, grace: float = 30.0) -> int:

@@ -4,8 +4,9 @@ REST API, or an Application Load Balancer.
 Handler (deployments name it; keep it stable): ``otlp2parquet.plugins.platform_lambda.handler``.
 
 Cold start: importing this module loads no pyarrow, pyiceberg, falcon or waitress. The first
-invocation bootstraps (config, plugins, pipeline) and the runtime is kept for warm invocations;
-a bootstrap that fails is answered with a 503 ``Status`` and retried on the next invocation.
+invocation bootstraps (config, plugins, pipeline) and the runtime is kept for warm invocations
+on the container's ``Handler`` object (``CONTAINER``, created at import); a bootstrap that fails
+is answered with a 503 ``Status`` and retried on the next invocation.
 Routes, statuses and OTLP response bodies come from the shared ``OtlpHttp`` core, so they are the
 server's. Platform defaults (below ``config.toml``): S3 storage in bucket ``otlp-logs`` and region
 ``AWS_REGION`` (else ``us-east-1``), a 6 MiB payload limit (Lambda's synchronous invocation
@@ -23,7 +24,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from otlp2parquet import hookimpl
-from otlp2parquet.errors import ConfigError, Otlp2ParquetError
+from otlp2parquet.errors import ConfigError, Otlp2ParquetError, Unavailable
 
 from .events import EventError, HttpEvent, parse_event, to_result
 
@@ -67,14 +68,15 @@ class LambdaPlatform:
 
 
 class LambdaApp:
-    """One bootstrapped runtime and its OTLP/HTTP handler, kept across warm invocations."""
+    """One bootstrapped runtime and its OTLP/HTTP handler, kept across warm invocations by the
+    container's ``Handler``."""
 
     def __init__(self, runtime: Runtime) -> None:
         from otlp2parquet.http.otlp import OtlpHttp
 
         self.runtime = runtime
         pipeline = runtime.pipeline()
-        self.http: OtlpHttp = OtlpHttp.from_config(runtime.config, pipeline)
+        self.http: OtlpHttp = OtlpHttp.from_config(runtime.config, pipeline, runtime.telemetry)
         if runtime.config.get("batch.enabled"):
             pipeline.start()
 
@@ -86,54 +88,71 @@ class LambdaApp:
         self.runtime.pipeline().close()
 
 
-_app: LambdaApp | None = None
-_lock = threading.Lock()
+class Handler:
+    """The function's entry point and the app it keeps: bootstrapped on the first invocation,
+    reused by every warm one; a bootstrap that fails is answered 503 and retried next time."""
+
+    def __init__(self) -> None:
+        self._app: LambdaApp | None = None
+        self._lock = threading.Lock()
+
+    def app(self, env: Mapping[str, str] | None = None) -> LambdaApp:
+        """Bootstrap once per container (on the first invocation)."""
+        with self._lock:
+            if self._app is None:
+                from otlp2parquet.assembly import bootstrap
+
+                env = dict(os.environ if env is None else env)
+                env.setdefault(DETECT_ENV, "otlp2parquet")  # the handler is Lambda by definition
+                self._app = LambdaApp(bootstrap(env=env))
+                log.info("bootstrapped the lambda platform", extra={"platform": "lambda"})
+            return self._app
+
+    def reset(self) -> None:
+        """Forget the kept app (tests; a new configuration), flushing what it buffered."""
+        with self._lock:
+            app, self._app = self._app, None
+        if app is not None:
+            app.close()
+
+    def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
+        """One HTTP event in, one HTTP result out."""
+        try:
+            request = parse_event(event)
+        except EventError as exc:
+            log.error("cannot handle this invocation: %s", exc)
+            raise
+        try:
+            app = self.app()
+        except Otlp2ParquetError as exc:
+            # Like a server that is down: clients keep the data and retry (503), and the
+            # details stay in the function's log rather than in a public response.
+            from otlp2parquet.http.responses import error_response
+
+            log.error("cannot start otlp2parquet on Lambda: %s", exc)
+            unavailable = Unavailable("otlp2parquet cannot start; the function's log says why", 30)
+            content_type = request.headers.get("content-type")
+            return to_result(request, error_response(unavailable, content_type))
+        return app.invoke(request)
+
+
+#: This container's handler, created at import; it keeps the app across warm invocations.
+CONTAINER = Handler()
 
 
 def get_app(env: Mapping[str, str] | None = None) -> LambdaApp:
-    """Bootstrap once per container (on the first invocation)."""
-    global _app
-    with _lock:
-        if _app is None:
-            from otlp2parquet.assembly import bootstrap
-
-            env = dict(os.environ if env is None else env)
-            env.setdefault(DETECT_ENV, "otlp2parquet")  # the handler is Lambda by definition
-            _app = LambdaApp(bootstrap(env=env))
-            log.info("bootstrapped the lambda platform", extra={"platform": "lambda"})
-        return _app
+    """The container's app, bootstrapped on the first invocation."""
+    return CONTAINER.app(env)
 
 
 def reset() -> None:
-    """Forget the kept runtime (tests; a new configuration), flushing what it buffered."""
-    global _app
-    with _lock:
-        app, _app = _app, None
-    if app is not None:
-        app.close()
+    """Forget the container's app, flushing what it buffered."""
+    CONTAINER.reset()
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
-    """The Lambda entry point: one HTTP event in, one HTTP result out."""
-    try:
-        request = parse_event(event)
-    except EventError as exc:
-        log.error("cannot handle this invocation: %s", exc)
-        raise
-    try:
-        app = get_app()
-    except Otlp2ParquetError as exc:
-        # Like a server that is down: clients keep the data and retry (503), and the details
-        # stay in the function's log rather than in a public response.
-        from otlp2parquet.http.otlp import HttpError
-        from otlp2parquet.http.responses import error_response
-
-        log.error("cannot start otlp2parquet on Lambda: %s", exc)
-        unavailable = HttpError(
-            503, "otlp2parquet cannot start; the function's log says why", retry_after=30
-        )
-        return to_result(request, error_response(unavailable, request.headers.get("content-type")))
-    return app.invoke(request)
+    """The Lambda entry point (``HANDLER``): one HTTP event in, one HTTP result out."""
+    return CONTAINER(event, context)
 
 
 @hookimpl

@@ -11,7 +11,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from otlp2parquet.errors import ConfigError, PluginError
-from otlp2parquet.telemetry import metrics as telemetry
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
@@ -34,6 +33,7 @@ class Companions:
     def start(self) -> None:
         """Enable metrics, bind the gRPC port, start the self-export; ConfigError on failure."""
         config = self.runtime.config
+        telemetry = self.runtime.telemetry
         self_export = bool(config.get("telemetry.self_telemetry"))
         if (config.get("telemetry.metrics_endpoint") or self_export) and telemetry.enable():
             telemetry.watch(self.pipeline)
@@ -52,7 +52,7 @@ class Companions:
             from otlp2parquet.telemetry.self_export import SelfExporter
 
             interval = float(config.get("telemetry.self_telemetry_interval_secs"))
-            self.exporter = SelfExporter(self.pipeline, interval)
+            self.exporter = SelfExporter(self.pipeline, interval, telemetry)
             self.exporter.start()
 
     def drain(self, grace: float) -> None:

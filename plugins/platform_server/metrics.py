@@ -5,21 +5,22 @@ from __future__ import annotations
 import falcon
 
 from otlp2parquet.errors import NotAvailable
-from otlp2parquet.http.otlp import HttpError, OtlpHttp
-from otlp2parquet.telemetry import metrics as telemetry
+from otlp2parquet.http.errors import HttpError
+from otlp2parquet.http.otlp import OtlpHttp
 
 METRICS_PATH = "/metrics"
 
 
 class MetricsResource:
-    """Answers GET (and HEAD); other methods get the core's 405 with a Status body."""
+    """Answers GET (and HEAD) from the handler's ``Telemetry``; other methods get the core's
+    405 with a Status body."""
 
     def __init__(self, handler: OtlpHttp) -> None:
         self.handler = handler
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         try:
-            content_type, body = telemetry.render()
+            content_type, body = self.handler.telemetry.render()
         except NotAvailable as exc:
             self._error(req, resp, exc)
             return

@@ -23,7 +23,8 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from otlp2parquet.errors import ConfigError, Otlp2ParquetError, PayloadTooLarge
-from otlp2parquet.http.otlp import HttpError, OtlpHttp
+from otlp2parquet.http.errors import HttpError
+from otlp2parquet.http.otlp import OtlpHttp
 
 from .companions import Companions
 
@@ -61,7 +62,7 @@ def serve(
         return supervise(runtime, options, serve)
     _warm_pyarrow()
     pipeline = runtime.pipeline(durable=True)  # replays what a previous run did not write
-    handler = OtlpHttp.from_config(runtime.config, pipeline)
+    handler = OtlpHttp.from_config(runtime.config, pipeline, runtime.telemetry)
     limit = handler.max_payload_bytes
     socket_map: dict[int, Any] = {}
     addr = options["listen_addr"]

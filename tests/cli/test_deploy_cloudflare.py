@@ -8,7 +8,6 @@ import importlib.util
 import sys
 import tomllib
 import types
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +16,9 @@ import pytest
 from otlp2parquet.cli.deploy import DEPLOY_DIR, render
 from otlp2parquet.cli.main import main
 from otlp2parquet.errors import ConfigError
-from otlp2parquet.plugins.platform_cloudflare.storage import use_env
-from support.cloudflare_support import make_env, parquet_keys, pb_logs, request, reset
+from support.cloudflare_support import make_env, parquet_keys, pb_logs, request
 
-
-@pytest.fixture(autouse=True)
-def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.chdir(tmp_path)
-    reset()
-    yield
-    reset()
-    use_env(None)
+pytestmark = pytest.mark.usefixtures("fresh_worker")
 
 
 def deploy(tmp_path: Path, *flags: str) -> dict[str, Any]:

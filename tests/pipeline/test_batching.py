@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from otlp2parquet.errors import Backpressure, StorageError
+from otlp2parquet.http.errors import status_of
 from otlp2parquet.pipeline.arrow import Pipeline
 from otlp2parquet.pipeline.batcher import Batcher
 from otlp2parquet.types import MappedBatch, WrittenFile
@@ -141,7 +142,7 @@ def test_backpressure_instead_of_growing(pipeline: Pipeline) -> None:
         with pytest.raises(Backpressure) as info:
             batcher.add_many(split(pipeline, rows([T0] * 10, start_seq=10)))
         assert info.value.retry_after >= 1
-        assert info.value.http_status == 429
+        assert status_of(info.value) == 429
         assert batcher.buffered_bytes == held  # nothing of the refused request was kept
         batcher.flush()
         batcher.add_many(split(pipeline, rows([T0] * 10, start_seq=10)))

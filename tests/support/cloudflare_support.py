@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 
-from otlp2parquet.plugins.platform_cloudflare import boundary, handlers, worker
+from otlp2parquet.plugins.platform_cloudflare import boundary, handlers
 from otlp2parquet.plugins.platform_cloudflare.batcher import Batcher
 from support.cloudflare_standins import (
     DurableObjectNamespace,
@@ -81,7 +81,3 @@ def parquet_keys(env: Any) -> list[str]:
 
 def rows(env: Any, key: str) -> int:
     return pq.read_table(io.BytesIO(env.OTLP_BUCKET.objects[key])).num_rows
-
-
-def reset() -> None:
-    worker.reset()

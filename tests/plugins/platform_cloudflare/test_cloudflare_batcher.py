@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,23 +13,10 @@ import pytest
 from otlp2parquet.durability import receipts as rc
 from otlp2parquet.plugins.platform_cloudflare import boundary, handlers
 from otlp2parquet.plugins.platform_cloudflare.batcher import CHUNK, MANIFEST, OUTBOX
-from otlp2parquet.plugins.platform_cloudflare.storage import use_env
-from support import recording_catalog
 from support.cloudflare_standins import BindingFailure, ServiceBinding, now_ms
-from support.cloudflare_support import fetch, make_env, parquet_keys, pb_logs, request, reset, rows
+from support.cloudflare_support import fetch, make_env, parquet_keys, pb_logs, request, rows
 
-
-@pytest.fixture(autouse=True)
-def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.chdir(tmp_path)
-    for name in ("OTLP2PARQUET_CONFIG", "OTLP2PARQUET_CONFIG_CONTENT"):
-        monkeypatch.delenv(name, raising=False)
-    reset()
-    recording_catalog.COMMITS.clear()
-    recording_catalog.FAIL.clear()
-    yield
-    reset()
-    use_env(None)
+pytestmark = pytest.mark.usefixtures("fresh_worker")
 
 
 def storage(env: Any, signal: str = "logs") -> Any:

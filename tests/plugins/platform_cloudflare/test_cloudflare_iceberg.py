@@ -7,7 +7,6 @@ the R2 bucket's objects."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +26,7 @@ from support.s3 import free_port
 TABLE = ("otlp", "otel_logs")
 
 
-@pytest.fixture(autouse=True)
-def fresh_isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.chdir(tmp_path)  # no ./config.toml
-    for name in ("OTLP2PARQUET_CONFIG", "OTLP2PARQUET_CONFIG_CONTENT"):
-        monkeypatch.delenv(name, raising=False)
-    worker.reset()
-    yield
-    worker.reset()
+pytestmark = pytest.mark.usefixtures("fresh_worker")
 
 
 def worker_env(catalog: RestCatalog, batching: bool = False, **variables: str) -> Any:

@@ -9,7 +9,6 @@ import base64
 import gzip
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,6 @@ from support.cloudflare_support import (
     parquet_keys,
     pb_logs,
     request,
-    reset,
     rows,
 )
 from support.otlp_requests import logs_request
@@ -42,17 +40,7 @@ from support.otlp_requests import logs_request
 RECEIPT_KEY = re.compile(r"^pending:\d{13}:[0-9a-f]{32}$")
 
 
-@pytest.fixture(autouse=True)
-def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.chdir(tmp_path)  # no ./config.toml
-    for name in ("OTLP2PARQUET_CONFIG", "OTLP2PARQUET_CONFIG_CONTENT"):
-        monkeypatch.delenv(name, raising=False)
-    reset()
-    recording_catalog.COMMITS.clear()
-    recording_catalog.FAIL.clear()
-    yield
-    reset()
-    use_env(None)
+pytestmark = pytest.mark.usefixtures("fresh_worker")
 
 
 def test_protobuf_logs_are_written_through_the_r2_binding() -> None:
