@@ -73,7 +73,7 @@ def test_every_register_hook_records_the_registering_plugin() -> None:
     def hook(kind: str):
         @hookimpl
         def impl(register):
-            register(name=f"my_{kind}", factory=dict, extra=kind)
+            register(name=f"my_{kind}", factory=dict, section=f"my.{kind}")
 
         return impl
 
@@ -84,7 +84,8 @@ def test_every_register_hook_records_the_registering_plugin() -> None:
     for kind in kinds:
         component = registry.get(kind, f"my_{kind}")
         calls[kind] = component.plugin
-        assert component.meta == {"extra": kind}
+        assert component.meta == {"section": f"my.{kind}"}
+        assert component.section == f"my.{kind}"
     assert set(calls.values()) == {"my_plugin_all_kinds"}
 
 

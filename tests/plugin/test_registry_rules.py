@@ -75,3 +75,39 @@ def test_distinct_media_types_and_signals_are_accepted() -> None:
     registry.add(Component("schema_mapper", "y", dict, "p2", meta={"signal": "traces"}))
     assert registry.names("decoder") == ["a", "b"]
     assert registry.names("schema_mapper") == ["x", "y"]
+
+
+def test_unknown_meta_key_is_refused_naming_key_component_plugin_and_accepted_keys() -> None:
+    @hookimpl
+    def register_decoders(register):
+        register(name="yaml", factory=dict, media_type="application/yaml")
+
+    module = plugin_module("my_yaml_plugin", register_decoders=register_decoders)
+    with pytest.raises(PluginError) as info:
+        collect_registry(build_plugin_manager(autoload=False, modules=[module]))
+    assert str(info.value) == (
+        "decoder 'yaml' of plugin 'my_yaml_plugin' has unknown meta key 'media_type'; "
+        "a decoder accepts: media_types, section"
+    )
+
+
+def test_every_builtin_meta_key_is_accepted() -> None:
+    registry = collect_registry(build_plugin_manager(autoload=False))
+    used = {
+        (kind, key) for kind, comps in _by_kind(registry).items() for c in comps for key in c.meta
+    }
+    assert {
+        ("decoder", "media_types"),
+        ("schema_mapper", "signal"),
+        ("schema_mapper", "tables"),
+        ("catalog", "section"),
+        ("platform", "detect_env"),
+        ("platform", "defaults"),
+        ("platform", "section"),
+    } <= used
+
+
+def _by_kind(registry: Registry) -> dict[str, list[Component]]:
+    from otlp2parquet.plugin.registry import KINDS
+
+    return {kind: registry.all(kind) for kind in KINDS}
