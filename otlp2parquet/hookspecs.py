@@ -91,9 +91,12 @@ def register_catalogs(register: Register) -> None:
 def register_platforms(register: Register) -> None:
     """Register platform adapters, selected by ``platform`` or detected from the environment.
 
-    Meta: ``detect_env`` (a variable whose presence selects the platform), ``defaults`` (a
-    nested dict of platform defaults, ranked above declared defaults and below the config
-    file), ``section`` (its options' section). ``factory(options) -> Platform``;
+    Meta: ``detect_env`` (a tuple of variables, or one name, any of which being set selects
+    the platform; two platforms selected at once are an error), ``fallback`` (``True``: chosen
+    when no ``detect_env`` variable is set; the built-in ``server``, at most one platform),
+    ``cold_start`` (``True``: third-party autoload is off there unless config turns it on),
+    ``defaults`` (a nested dict of platform defaults, ranked above declared defaults and below
+    the config file), ``section`` (its options' section). ``factory(options) -> Platform``;
     ``Platform.run(runtime)`` serves until stopped and returns an exit status.
     """
 

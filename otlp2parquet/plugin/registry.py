@@ -21,7 +21,7 @@ META_KEYS: dict[str, frozenset[str]] = {
     "partitioner": frozenset({"section"}),
     "storage_backend": frozenset({"section"}),
     "catalog": frozenset({"section"}),
-    "platform": frozenset({"section", "detect_env", "defaults"}),
+    "platform": frozenset({"section", "detect_env", "defaults", "fallback", "cold_start"}),
 }
 #: The meta key naming what a component is selected by at run time, per kind (the decoder for a
 #: request's media type, the mapper for a signal); two components may not claim the same value.
@@ -94,6 +94,7 @@ class Registry:
                     f"them with [plugins] disable = [...]"
                 )
         self._check_unambiguous(component)
+        self._check_one_fallback(component)
         self._components[kind][component.name] = component
         for alias in component.aliases:
             self._aliases[kind][alias] = component.name
@@ -113,6 +114,18 @@ class Registry:
                         f"{component.plugin!r}; disable one of them with "
                         "[plugins] disable = [...]"
                     )
+
+    def _check_one_fallback(self, component: Component) -> None:
+        """Refuse a second platform declaring ``fallback=True``."""
+        if component.kind != "platform" or not component.meta.get("fallback"):
+            return
+        for other in self._components["platform"].values():
+            if other.meta.get("fallback"):
+                raise PluginError(
+                    f"platforms {other.name!r} of plugin {other.plugin!r} and "
+                    f"{component.name!r} of plugin {component.plugin!r} both register "
+                    "fallback=True; disable one of them with [plugins] disable = [...]"
+                )
 
     def _lookup(self, kind: str, name: str) -> Component | None:
         name = self._aliases[kind].get(name, name)

@@ -207,6 +207,24 @@ def test_third_party_autoload_off_by_default_on_lambda(
     assert explicit.pm.get_plugin("recording") is not None
 
 
+def test_a_platform_registered_with_cold_start_turns_third_party_autoload_off(
+    thirdparty_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a list of names in the core: any platform declaring ``cold_start=True``."""
+    monkeypatch.syspath_prepend(str(thirdparty_site))
+
+    @hookimpl
+    def register_platforms(register):
+        register(name="edge", factory=dict, detect_env=("MY_EDGE",), cold_start=True)
+
+    make_plugin("my_edge_platform", register_platforms=register_platforms)
+    cli = {"plugins.modules": (["my_edge_platform"], "--x")}
+    edge = bootstrap(cli=cli, env={"MY_EDGE": "1"}, cwd=Path("/nonexistent"))
+    assert (edge.platform, edge.pm.get_plugin("recording")) == ("edge", None)
+    server = bootstrap(cli=cli, env={}, cwd=Path("/nonexistent"))
+    assert server.platform == "server" and server.pm.get_plugin("recording") is not None
+
+
 def test_on_batch_written_observers_see_files_and_failures_lose_nothing(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -54,6 +54,5 @@ def register_platforms(register: Register) -> None:
         name="grpc",
         factory=factory,
         section="server",
-        detect_env=None,
         defaults={"storage": {"backend": "fs"}, "durability": {"enabled": True}},
     )
