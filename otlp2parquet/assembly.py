@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from otlp2parquet.config.layers import Config, Layer
+from otlp2parquet.config.layers import Config, Layer, set_path
 from otlp2parquet.config.load import load_config
 from otlp2parquet.errors import ConfigError, PluginError
 from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry, has_entry_points
 from otlp2parquet.plugin.platforms import detect_platform
 from otlp2parquet.plugin.registry import KINDS, Registry
+from otlp2parquet.plugin.urls import storage_overrides
 
 if TYPE_CHECKING:
     from otlp2parquet.pipeline.arrow import Pipeline
@@ -53,8 +54,10 @@ def bootstrap(
     cli: Mapping[str, tuple[Any, str]] | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    output: str | None = None,
 ) -> Runtime:
-    """Load config and plugins; raises ConfigError or PluginError with one-line messages."""
+    """Load config and plugins; raises ConfigError or PluginError with one-line messages.
+    ``output`` (``--output``) selects the storage backend registering the URL's scheme."""
     env = os.environ if env is None else env
     config = load_config(config_path, cli, env, cwd)
     modules = config.get("plugins.modules") or ()
@@ -75,6 +78,8 @@ def bootstrap(
         registry = collect_registry(pm)
     if platform is None or autoload:
         platform = _platform(config, registry, env)
+    if output:
+        config.add_layer(_output_layer(registry, output))
     component = (
         registry.get("platform", platform) if platform in registry.names("platform") else None
     )
@@ -89,6 +94,16 @@ def bootstrap(
     warnings = config.validate()
     pm.hook.configure.call_historic(kwargs={"config": config})
     return Runtime(config, pm, registry, platform, warnings)
+
+
+def _output_layer(registry: Registry, output: str) -> Layer:
+    """``--output`` as a command-line layer, added before validation like every override."""
+    data: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for path, value in storage_overrides(registry, output).items():
+        set_path(data, path, value)
+        origins[path] = "command-line flag --output"
+    return Layer("cli", data, "command line", origins)
 
 
 def _platform(config: Config, registry: Registry, env: Mapping[str, str]) -> str:

@@ -10,7 +10,9 @@ Every ``register_*`` hook receives one callable, ``register``, and calls it once
 - ``options``: an optional JSON schema for the component's own config section (declared here if
   the built-in ``config.schema.json`` does not already declare it); unknown keys are reported.
 - ``aliases``: other names config may use.
-- ``**meta``: kind-specific facts, listed per hook.
+- ``**meta``: kind-specific facts, listed per hook (``section`` for any kind); an unknown key is
+  a ``PluginError``. Two decoders listing one media type, or two mappers for one signal, are
+  refused with both plugin names: disable one.
 
 Registration must be cheap: import heavy packages inside factories, not at module import.
 """
@@ -73,6 +75,13 @@ def register_storage_backends(register: Register) -> None:
     Options live in ``storage.<name>``. ``factory(options) -> StorageBackend``. ``put`` must be
     atomic: a reader never sees a partial object. Failures raise ``StorageError``; a missing
     optional package raises ``MissingExtra`` naming the extra.
+
+    Meta: ``url_schemes`` (the ``--output`` URL schemes selecting it, such as ``("s3", "s3a")``;
+    ``file`` also takes plain paths) with ``from_url`` (``rest -> options``: the URL after
+    ``scheme://`` as its options; ``otlp2parquet.plugin.urls`` has ``bucket_and_prefix`` and
+    ``path``), and ``query`` (a ``otlp2parquet.query.access.LakeAccess``: how ``query duckdb``
+    and ``query clickhouse`` reach its files in place; without it DuckDB reads through the
+    backend's fsspec filesystem and ClickHouse refuses it).
     """
 
 

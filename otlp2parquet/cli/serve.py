@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from otlp2parquet.cli.common import output_overrides, runtime_from_args
+from otlp2parquet.cli.common import runtime_from_args
 from otlp2parquet.config.layers import Layer
 
 
@@ -42,7 +42,7 @@ def _port(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    runtime = runtime_from_args(args, output_overrides(args.output))
+    runtime = runtime_from_args(args, output=args.output)
     if args.host or args.port is not None:
         _override_listen_addr(runtime.config, args.host, args.port)
     if args.grpc_port is not None:

@@ -19,7 +19,7 @@ META_KEYS: dict[str, frozenset[str]] = {
     "decoder": frozenset({"section", "media_types"}),
     "schema_mapper": frozenset({"section", "signal", "tables"}),
     "partitioner": frozenset({"section"}),
-    "storage_backend": frozenset({"section"}),
+    "storage_backend": frozenset({"section", "url_schemes", "from_url", "query"}),
     "catalog": frozenset({"section"}),
     "platform": frozenset({"section", "detect_env", "defaults", "fallback", "cold_start"}),
 }
