@@ -370,49 +370,36 @@ def _gcs_bucket_url(options: Mapping[str, Any], bucket: str, section: str) -> st
     return f"https://storage.googleapis.com/{bucket}/"
 
 
+#: How ``query duckdb`` and ``query clickhouse`` reach each backend's files in place.
+QUERY = {
+    "fs": LakeAccess(clickhouse="File"),
+    "s3": LakeAccess(clickhouse="S3", bucket_url=_aws_bucket_url, s3_secret=True),
+    "r2": LakeAccess(
+        "S3", _r2_bucket_url, s3_secret=True, s3_region="auto", s3_endpoint=_r2_endpoint
+    ),
+    "gcs": LakeAccess(clickhouse="S3", bucket_url=_gcs_bucket_url),
+    "azure": LakeAccess(clickhouse="AzureBlobStorage"),
+}
+
+
 @hookimpl
 def register_storage_backends(register: Any) -> None:
+    bucket, container = urls.bucket_and_prefix(), urls.bucket_and_prefix("container")
     register(
-        name="fs",
-        factory=make_fs,
-        aliases=("file", "filesystem"),
-        url_schemes=("file",),
-        from_url=urls.path(),
-        query=LakeAccess(clickhouse="File"),
-    )
+        name="fs", factory=make_fs, aliases=("file", "filesystem"), url_schemes=("file",),
+        from_url=urls.path(), query=QUERY["fs"],
+    )  # fmt: skip
     register(name="memory", factory=make_memory, url_schemes=("memory",), from_url=urls.path("/"))
     register(
-        name="s3",
-        factory=make_s3,
-        aliases=("aws",),
-        url_schemes=("s3", "s3a"),
-        from_url=urls.bucket_and_prefix(),
-        query=LakeAccess(clickhouse="S3", bucket_url=_aws_bucket_url, s3_secret=True),
-    )
+        name="s3", factory=make_s3, aliases=("aws",), url_schemes=("s3", "s3a"), from_url=bucket,
+        query=QUERY["s3"],
+    )  # fmt: skip
+    register(name="r2", factory=make_r2, url_schemes=("r2",), from_url=bucket, query=QUERY["r2"])
     register(
-        name="r2",
-        factory=make_r2,
-        url_schemes=("r2",),
-        from_url=urls.bucket_and_prefix(),
-        query=LakeAccess(
-            clickhouse="S3",
-            bucket_url=_r2_bucket_url,
-            s3_secret=True,
-            s3_region="auto",
-            s3_endpoint=_r2_endpoint,
-        ),
-    )
+        name="gcs", factory=make_gcs, url_schemes=("gs", "gcs"), from_url=bucket,
+        query=QUERY["gcs"],
+    )  # fmt: skip
     register(
-        name="gcs",
-        factory=make_gcs,
-        url_schemes=("gs", "gcs"),
-        from_url=urls.bucket_and_prefix(),
-        query=LakeAccess(clickhouse="S3", bucket_url=_gcs_bucket_url),
-    )
-    register(
-        name="azure",
-        factory=make_azure,
-        url_schemes=("az", "abfs", "azure"),
-        from_url=urls.bucket_and_prefix("container"),
-        query=LakeAccess(clickhouse="AzureBlobStorage"),
-    )
+        name="azure", factory=make_azure, url_schemes=("az", "abfs", "azure"),
+        from_url=container, query=QUERY["azure"],
+    )  # fmt: skip
