@@ -10,9 +10,10 @@ Every ``register_*`` hook receives one callable, ``register``, and calls it once
 - ``options``: an optional JSON schema for the component's own config section (declared here if
   the built-in ``config.schema.json`` does not already declare it); unknown keys are reported.
 - ``aliases``: other names config may use.
-- ``**meta``: kind-specific facts, listed per hook (``section`` for any kind); an unknown key is
-  a ``PluginError``. Two decoders listing one media type, or two mappers for one signal, are
-  refused with both plugin names: disable one.
+- ``**meta``: kind-specific facts, listed per hook (``section`` for any kind); an unknown key,
+  a missing required one or a value of the wrong shape is a ``PluginError``. Two decoders
+  listing one media type, or two mappers for one signal, are refused with both plugin names:
+  disable one.
 
 Registration must be cheap: import heavy packages inside factories, not at module import.
 """
@@ -47,11 +48,12 @@ def register_decoders(register: Register) -> None:
 def register_schema_mappers(register: Register) -> None:
     """Register schema mappers, one per signal.
 
-    Meta: ``signal`` (``logs``, ``traces`` or ``metrics``) and ``tables`` (the schema names it
-    fills, each a file ``schemas/<name>.toml`` or shipped by the plugin). ``factory(schemas) ->
-    SchemaMapper`` where ``schemas`` maps table name to ``TableSchema``. ``SchemaMapper.map``
-    turns decoded requests into a ``MappedBatch``: one Arrow table per target table plus the
-    count and reasons of rejected records; it never raises for a partly unusable request.
+    Meta (both required): ``signal`` (``logs``, ``traces`` or ``metrics``) and ``tables`` (the
+    schema names it fills, each a file ``schemas/<name>.toml`` or shipped by the plugin).
+    ``factory(schemas) -> SchemaMapper`` where ``schemas`` maps table name to ``TableSchema``.
+    ``SchemaMapper.map`` turns decoded requests into a ``MappedBatch``: one Arrow table per
+    target table plus the count and reasons of rejected records; it never raises for a partly
+    unusable request.
     """
 
 

@@ -12,17 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from otlp2parquet.errors import PluginError
+from otlp2parquet.plugin.meta import check_meta
 
 KINDS = ("decoder", "schema_mapper", "partitioner", "storage_backend", "catalog", "platform")
-#: The ``**meta`` keys each kind accepts (``section`` names where its options live, any kind).
-META_KEYS: dict[str, frozenset[str]] = {
-    "decoder": frozenset({"section", "media_types"}),
-    "schema_mapper": frozenset({"section", "signal", "tables"}),
-    "partitioner": frozenset({"section"}),
-    "storage_backend": frozenset({"section", "url_schemes", "from_url", "query"}),
-    "catalog": frozenset({"section"}),
-    "platform": frozenset({"section", "detect_env", "defaults", "fallback", "cold_start"}),
-}
 #: The meta key naming what a component is selected by at run time, per kind (the decoder for a
 #: request's media type, the mapper for a signal); two components may not claim the same value.
 SELECTED_BY = {"decoder": ("media_types", "media type"), "schema_mapper": ("signal", "signal")}
@@ -84,7 +76,7 @@ class Registry:
         kind = component.kind
         if kind not in self._components:
             raise PluginError(f"unknown component kind {kind!r}; known: {', '.join(KINDS)}")
-        _check_meta(component)
+        check_meta(kind, component.name, component.plugin, component.meta)
         for name in (component.name, *component.aliases):
             existing = self._lookup(kind, name)
             if existing is not None:
@@ -150,17 +142,6 @@ class Registry:
             for component in self.all(kind):
                 out.setdefault(component.plugin, []).append(component)
         return out
-
-
-def _check_meta(component: Component) -> None:
-    """Refuse a meta key the component's kind does not accept."""
-    accepted = META_KEYS[component.kind]
-    for key in sorted(set(component.meta) - accepted):
-        kind = component.kind.replace("_", " ")
-        raise PluginError(
-            f"{kind} {component.name!r} of plugin {component.plugin!r} has unknown meta key "
-            f"{key!r}; a {kind} accepts: {', '.join(sorted(accepted))}"
-        )
 
 
 def _claims(value: Any) -> tuple[str, ...]:

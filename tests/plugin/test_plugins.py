@@ -69,11 +69,14 @@ def test_every_register_hook_records_the_registering_plugin() -> None:
     """register_decoders, register_schema_mappers, register_partitioners,
     register_storage_backends, register_catalogs, register_platforms."""
     calls = {}
+    required = {"schema_mapper": {"signal": "my_signal", "tables": []}}
 
     def hook(kind: str):
         @hookimpl
         def impl(register):
-            register(name=f"my_{kind}", factory=dict, section=f"my.{kind}")
+            register(
+                name=f"my_{kind}", factory=dict, section=f"my.{kind}", **required.get(kind, {})
+            )
 
         return impl
 
@@ -84,7 +87,7 @@ def test_every_register_hook_records_the_registering_plugin() -> None:
     for kind in kinds:
         component = registry.get(kind, f"my_{kind}")
         calls[kind] = component.plugin
-        assert component.meta == {"section": f"my.{kind}"}
+        assert component.meta == {"section": f"my.{kind}", **required.get(kind, {})}
         assert component.section == f"my.{kind}"
     assert set(calls.values()) == {"my_plugin_all_kinds"}
 

@@ -71,8 +71,10 @@ def test_distinct_media_types_and_signals_are_accepted() -> None:
     registry = Registry()
     registry.add(Component("decoder", "a", dict, "p1", meta={"media_types": ("text/a",)}))
     registry.add(Component("decoder", "b", dict, "p2", meta={"media_types": ("text/b",)}))
-    registry.add(Component("schema_mapper", "x", dict, "p1", meta={"signal": "logs"}))
-    registry.add(Component("schema_mapper", "y", dict, "p2", meta={"signal": "traces"}))
+    registry.add(Component("schema_mapper", "x", dict, "p1", meta={"signal": "logs", "tables": []}))
+    registry.add(
+        Component("schema_mapper", "y", dict, "p2", meta={"signal": "traces", "tables": []})
+    )
     assert registry.names("decoder") == ["a", "b"]
     assert registry.names("schema_mapper") == ["x", "y"]
 
@@ -111,3 +113,22 @@ def _by_kind(registry: Registry) -> dict[str, list[Component]]:
     from otlp2parquet.plugin.registry import KINDS
 
     return {kind: registry.all(kind) for kind in KINDS}
+
+
+def test_a_meta_value_of_the_wrong_shape_is_refused() -> None:
+    """A single string would be read as a list of one-letter media types."""
+    registry = Registry()
+    with pytest.raises(PluginError) as info:
+        registry.add(Component("decoder", "y", dict, "p", meta={"media_types": "text/y"}))
+    assert str(info.value) == (
+        "decoder 'y' of plugin 'p': meta 'media_types' must be a list of strings, not 'text/y'"
+    )
+
+
+def test_a_mapper_without_a_signal_is_refused() -> None:
+    registry = Registry()
+    with pytest.raises(PluginError) as info:
+        registry.add(Component("schema_mapper", "m", dict, "p", meta={"tables": ["logs"]}))
+    assert str(info.value) == (
+        "schema mapper 'm' of plugin 'p' does not declare meta 'signal'; a schema mapper must"
+    )
