@@ -1,5 +1,5 @@
-"""Bootstrap: config layers → plugins → registry → platform defaults → adapters' overrides →
-validation → ``configure`` → a frozen configuration."""
+"""Bootstrap: config layers → plugins → registry → platform (``detect_env``) → platform
+defaults → adapters' overrides → validation → ``configure`` → a frozen configuration."""
 
 from __future__ import annotations
 
@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from otlp2parquet.config.layers import Config, Layer, detect_platform
+from otlp2parquet.config.layers import Config, Layer, set_path
 from otlp2parquet.config.load import load_config
-from otlp2parquet.errors import ConfigError
-from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry
+from otlp2parquet.errors import ConfigError, PluginError
+from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry, has_entry_points
+from otlp2parquet.plugin.platforms import detect_platform
 from otlp2parquet.plugin.registry import KINDS, Registry
+from otlp2parquet.plugin.urls import storage_overrides
 from otlp2parquet.telemetry.metrics import Telemetry
 
 if TYPE_CHECKING:
     from otlp2parquet.pipeline.arrow import Pipeline
 
-#: Platforms where every import counts: third-party autoload is off unless config turns it on.
-COLD_START_PLATFORMS = frozenset({"lambda", "cloudflare"})
 #: An override computed from the loaded configuration (``--host`` replaces half of
 #: ``server.listen_addr``): it returns a layer, or None, and is validated with all the others.
 Adjust = Callable[[Config], Layer | None]
@@ -81,26 +81,36 @@ def bootstrap(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     adjust: Sequence[Adjust] = (),
+    output: str | None = None,
     telemetry: Telemetry | None = None,
 ) -> Runtime:
     """Load config and plugins; raises ConfigError or PluginError with one-line messages.
-    ``adjust`` computes overrides from the loaded configuration; their layers are validated
+    ``output`` (``--output``) selects the storage backend registering the URL's scheme;
+    ``adjust`` computes overrides from the loaded configuration. Their layers are validated
     with the rest, before ``configure``, after which the configuration is frozen. The runtime
     owns ``telemetry`` (a new, disabled one by default)."""
     env = os.environ if env is None else env
     config = load_config(config_path, cli, env, cwd)
-    platform = str(config.get("platform") or detect_platform(env))
-    autoload = bool(config.get("plugins.autoload"))
-    if platform in COLD_START_PLATFORMS and not config.explicit("plugins.autoload"):
-        autoload = False
-    pm = build_plugin_manager(
-        autoload=autoload,
-        modules=config.get("plugins.modules") or (),
-        disable=config.get("plugins.disable") or (),
-    )
+    modules = config.get("plugins.modules") or ()
+    disable = config.get("plugins.disable") or ()
+    # Built-ins and configured modules first: they say which platform runs here, and a
+    # platform registered with cold_start=True keeps third-party autoload off by default.
+    pm = build_plugin_manager(autoload=False, modules=modules, disable=disable)
     registry = collect_registry(pm)
-    if not config.get("platform"):
-        platform = _detect_with_plugins(registry, env, platform)
+    try:
+        platform: str | None = _platform(config, registry, env)
+    except PluginError:  # perhaps an entry-point plugin brings the fallback platform
+        platform = None
+    autoload = bool(config.get("plugins.autoload"))
+    if _cold_start(registry, platform) and not config.explicit("plugins.autoload"):
+        autoload = False
+    if autoload and has_entry_points():
+        pm = build_plugin_manager(autoload=True, modules=modules, disable=disable)
+        registry = collect_registry(pm)
+    if platform is None or autoload:
+        platform = _platform(config, registry, env)
+    if output:
+        config.add_layer(_output_layer(registry, output))
     component = (
         registry.get("platform", platform) if platform in registry.names("platform") else None
     )
@@ -122,12 +132,23 @@ def bootstrap(
     return Runtime(config, pm, registry, platform, warnings, telemetry or Telemetry())
 
 
-def _detect_with_plugins(registry: Registry, env: Mapping[str, str], fallback: str) -> str:
-    """A third-party platform may declare ``detect_env``; built-in detection wins ties."""
-    if fallback != "server":
-        return fallback
-    for comp in registry.all("platform"):
-        marker = comp.meta.get("detect_env")
-        if marker and env.get(marker) and comp.name != "server":
-            return comp.name
-    return fallback
+def _output_layer(registry: Registry, output: str) -> Layer:
+    """``--output`` as a command-line layer, added before validation like every override."""
+    data: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for path, value in storage_overrides(registry, output).items():
+        set_path(data, path, value)
+        origins[path] = "command-line flag --output"
+    return Layer("cli", data, "command line", origins)
+
+
+def _platform(config: Config, registry: Registry, env: Mapping[str, str]) -> str:
+    """``platform`` from config, else the one the platforms' ``detect_env`` meta selects."""
+    return str(config.get("platform") or detect_platform(registry, env))
+
+
+def _cold_start(registry: Registry, platform: str | None) -> bool:
+    """True for a platform registered with ``cold_start=True`` (every import counts there)."""
+    if platform is None or platform not in registry.names("platform"):
+        return False
+    return bool(registry.get("platform", platform).meta.get("cold_start"))

@@ -10,7 +10,10 @@ Every ``register_*`` hook receives one callable, ``register``, and calls it once
 - ``options``: an optional JSON schema for the component's own config section (declared here if
   the built-in ``config.schema.json`` does not already declare it); unknown keys are reported.
 - ``aliases``: other names config may use.
-- ``**meta``: kind-specific facts, listed per hook.
+- ``**meta``: kind-specific facts, listed per hook (``section`` for any kind); an unknown key,
+  a missing required one or a value of the wrong shape is a ``PluginError``. Two decoders
+  listing one media type, or two mappers for one signal, are refused with both plugin names:
+  disable one.
 
 Registration must be cheap: import heavy packages inside factories, not at module import.
 """
@@ -45,11 +48,12 @@ def register_decoders(register: Register) -> None:
 def register_schema_mappers(register: Register) -> None:
     """Register schema mappers, one per signal.
 
-    Meta: ``signal`` (``logs``, ``traces`` or ``metrics``) and ``tables`` (the schema names it
-    fills, each a file ``schemas/<name>.toml`` or shipped by the plugin). ``factory(schemas) ->
-    SchemaMapper`` where ``schemas`` maps table name to ``TableSchema``. ``SchemaMapper.map``
-    turns decoded requests into a ``MappedBatch``: one Arrow table per target table plus the
-    count and reasons of rejected records; it never raises for a partly unusable request.
+    Meta (both required): ``signal`` (``logs``, ``traces`` or ``metrics``) and ``tables`` (the
+    schema names it fills, each a file ``schemas/<name>.toml`` or shipped by the plugin).
+    ``factory(schemas) -> SchemaMapper`` where ``schemas`` maps table name to ``TableSchema``.
+    ``SchemaMapper.map`` turns decoded requests into a ``MappedBatch``: one Arrow table per
+    target table plus the count and reasons of rejected records; it never raises for a partly
+    unusable request.
     """
 
 
@@ -73,6 +77,13 @@ def register_storage_backends(register: Register) -> None:
     Options live in ``storage.<name>``. ``factory(options) -> StorageBackend``. ``put`` must be
     atomic: a reader never sees a partial object. Failures raise ``StorageError``; a missing
     optional package raises ``MissingExtra`` naming the extra.
+
+    Meta: ``url_schemes`` (the ``--output`` URL schemes selecting it, such as ``("s3", "s3a")``;
+    ``file`` also takes plain paths) with ``from_url`` (``rest -> options``: the URL after
+    ``scheme://`` as its options; ``otlp2parquet.plugin.urls`` has ``bucket_and_prefix`` and
+    ``path``), and ``query`` (a ``otlp2parquet.query.access.LakeAccess``: how ``query duckdb``
+    and ``query clickhouse`` reach its files in place; without it DuckDB reads through the
+    backend's fsspec filesystem and ClickHouse refuses it).
     """
 
 
@@ -91,9 +102,12 @@ def register_catalogs(register: Register) -> None:
 def register_platforms(register: Register) -> None:
     """Register platform adapters, selected by ``platform`` or detected from the environment.
 
-    Meta: ``detect_env`` (a variable whose presence selects the platform), ``defaults`` (a
-    nested dict of platform defaults, ranked above declared defaults and below the config
-    file), ``section`` (its options' section). ``factory(options) -> Platform``;
+    Meta: ``detect_env`` (a tuple of variables, or one name, any of which being set selects
+    the platform; two platforms selected at once are an error), ``fallback`` (``True``: chosen
+    when no ``detect_env`` variable is set; the built-in ``server``, at most one platform),
+    ``cold_start`` (``True``: third-party autoload is off there unless config turns it on),
+    ``defaults`` (a nested dict of platform defaults, ranked above declared defaults and below
+    the config file), ``section`` (its options' section). ``factory(options) -> Platform``;
     ``Platform.run(runtime)`` serves until stopped and returns an exit status.
     """
 

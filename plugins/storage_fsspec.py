@@ -18,7 +18,7 @@ import importlib
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +27,8 @@ from fsspec import AbstractFileSystem
 
 from otlp2parquet import hookimpl
 from otlp2parquet.errors import ConfigError, MissingExtra, StorageError
+from otlp2parquet.plugin import urls
+from otlp2parquet.query.access import LakeAccess
 
 _UNSAFE_KEY = re.compile(r"[\x00-\x1f\x7f\\]")
 _TEMP_SUFFIX = ".tmp"
@@ -347,11 +349,57 @@ def make_azure(options: dict[str, Any]) -> FsspecStorage:
     return FsspecStorage(fs, root, "azure", where, probe=container, store=store)
 
 
+def _aws_bucket_url(options: Mapping[str, Any], bucket: str, section: str) -> str:
+    region = options.get("region")
+    host = f"s3.{region}.amazonaws.com" if region else "s3.amazonaws.com"
+    return f"https://{bucket}.{host}/"
+
+
+def _r2_endpoint(options: Mapping[str, Any]) -> str | None:
+    account = options.get("account_id")
+    return f"https://{account}.r2.cloudflarestorage.com" if account else None
+
+
+def _r2_bucket_url(options: Mapping[str, Any], bucket: str, section: str) -> str:
+    if not options.get("account_id"):
+        raise ConfigError(f"{section}.account_id is not set; ClickHouse needs it to find the files")
+    return f"{_r2_endpoint(options)}/{bucket}/"
+
+
+def _gcs_bucket_url(options: Mapping[str, Any], bucket: str, section: str) -> str:
+    return f"https://storage.googleapis.com/{bucket}/"
+
+
+#: How ``query duckdb`` and ``query clickhouse`` reach each backend's files in place.
+QUERY = {
+    "fs": LakeAccess(clickhouse="File"),
+    "s3": LakeAccess(clickhouse="S3", bucket_url=_aws_bucket_url, s3_secret=True),
+    "r2": LakeAccess(
+        "S3", _r2_bucket_url, s3_secret=True, s3_region="auto", s3_endpoint=_r2_endpoint
+    ),
+    "gcs": LakeAccess(clickhouse="S3", bucket_url=_gcs_bucket_url),
+    "azure": LakeAccess(clickhouse="AzureBlobStorage"),
+}
+
+
 @hookimpl
 def register_storage_backends(register: Any) -> None:
-    register(name="fs", factory=make_fs, aliases=("file", "filesystem"))
-    register(name="memory", factory=make_memory)
-    register(name="s3", factory=make_s3, aliases=("aws",))
-    register(name="r2", factory=make_r2)
-    register(name="gcs", factory=make_gcs)
-    register(name="azure", factory=make_azure)
+    bucket, container = urls.bucket_and_prefix(), urls.bucket_and_prefix("container")
+    register(
+        name="fs", factory=make_fs, aliases=("file", "filesystem"), url_schemes=("file",),
+        from_url=urls.path(), query=QUERY["fs"],
+    )  # fmt: skip
+    register(name="memory", factory=make_memory, url_schemes=("memory",), from_url=urls.path("/"))
+    register(
+        name="s3", factory=make_s3, aliases=("aws",), url_schemes=("s3", "s3a"), from_url=bucket,
+        query=QUERY["s3"],
+    )  # fmt: skip
+    register(name="r2", factory=make_r2, url_schemes=("r2",), from_url=bucket, query=QUERY["r2"])
+    register(
+        name="gcs", factory=make_gcs, url_schemes=("gs", "gcs"), from_url=bucket,
+        query=QUERY["gcs"],
+    )  # fmt: skip
+    register(
+        name="azure", factory=make_azure, url_schemes=("az", "abfs", "azure"),
+        from_url=container, query=QUERY["azure"],
+    )  # fmt: skip

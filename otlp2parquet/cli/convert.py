@@ -21,7 +21,7 @@ from typing import Any
 from otlp2parquet import hookimpl
 from otlp2parquet.cli.capture import MEDIA_TYPES, detect_encoding, detect_signal, unwrap
 from otlp2parquet.cli.capture_frames import Unreadable, split
-from otlp2parquet.cli.common import output_overrides, runtime_from_args
+from otlp2parquet.cli.common import runtime_from_args
 from otlp2parquet.cli.output import emit, error_line
 from otlp2parquet.errors import DecodeError, UnsupportedMediaType
 from otlp2parquet.pipeline.arrow import Pipeline
@@ -125,7 +125,7 @@ def convert_file(
 
 
 def run(args: argparse.Namespace) -> int:
-    runtime = runtime_from_args(args, output_overrides(args.output))
+    runtime = runtime_from_args(args, output=args.output)
     files, missing = expand(args.inputs)
     for name in missing:
         error_line(f"{name}: no such file or directory")

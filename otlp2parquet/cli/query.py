@@ -17,8 +17,9 @@ import sys
 from typing import Any
 
 from otlp2parquet.assembly import Runtime
-from otlp2parquet.cli.common import output_overrides, runtime_from_args
+from otlp2parquet.cli.common import runtime_from_args
 from otlp2parquet.cli.output import emit, error_line
+from otlp2parquet.plugin.registry import Component
 from otlp2parquet.schema.tables import TableSchema, find_table_schema, load_table_schema
 
 FORMATS = ("table", "csv", "json")
@@ -82,21 +83,22 @@ def lake_schemas(runtime: Runtime) -> list[TableSchema]:
     return sorted((load_table_schema(n) for n in names), key=lambda s: (s.order, s.name))
 
 
-def _storage(runtime: Runtime) -> tuple[str, dict[str, Any]]:
-    """The storage backend's canonical name and its options."""
-    component = runtime.registry.get("storage_backend", runtime.config.get("storage.backend"))
-    return component.name, runtime.config.section(component.section)
+def _storage(runtime: Runtime) -> Component:
+    """The configured storage backend's registration (its ``query`` meta says how engines
+    reach its files)."""
+    return runtime.registry.get("storage_backend", runtime.config.get("storage.backend"))
 
 
 # -- duckdb ---------------------------------------------------------------------------------
 def run_duckdb(args: argparse.Namespace) -> int:
     from otlp2parquet.query import duckdb as query_duckdb
 
-    runtime = runtime_from_args(args, output_overrides(args.output))
-    backend, options = _storage(runtime)
-    component = runtime.registry.get("storage_backend", backend)
+    runtime = runtime_from_args(args, output=args.output)
+    component = _storage(runtime)
+    options = runtime.config.section(component.section)
     storage = component.factory(options)
-    con = query_duckdb.connect(storage, lake_schemas(runtime), backend, options)
+    access = component.meta.get("query")
+    con = query_duckdb.connect(storage, lake_schemas(runtime), options, access=access)
     if args.sql:
         return max(run_sql(con, sql, args.format) for sql in args.sql)
     return shell(con, args.format, sys.stdin)
@@ -182,13 +184,21 @@ def _views(con: Any) -> list[str]:
 
 # -- clickhouse -----------------------------------------------------------------------------
 def run_clickhouse(args: argparse.Namespace) -> int:
+    from otlp2parquet.query.access import LakeAccess
     from otlp2parquet.query.clickhouse import statements
 
-    runtime = runtime_from_args(args, output_overrides(args.output))
-    backend, options = _storage(runtime)
+    runtime = runtime_from_args(args, output=args.output)
+    component = _storage(runtime)
+    options = runtime.config.section(component.section)
     schemas = [find_table_schema(args.table)] if args.table else lake_schemas(runtime)
     for statement in statements(
-        schemas, backend, options, args.database, with_credentials=args.with_credentials
+        schemas,
+        component.name,
+        options,
+        args.database,
+        with_credentials=args.with_credentials,
+        access=component.meta.get("query") or LakeAccess(),
+        section=component.section,
     ):
         emit(statement + "\n")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from functools import partial
 
-from otlp2parquet.cli.common import output_overrides, runtime_from_args
+from otlp2parquet.cli.common import runtime_from_args
 from otlp2parquet.config.layers import Config, Layer
 
 
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         adjust.append(partial(_listen_addr_layer, host=args.host, port=args.port))
     if args.grpc_port is not None:
         adjust.append(partial(_grpc_layer, host=args.host, port=args.grpc_port))
-    runtime = runtime_from_args(args, output_overrides(args.output), adjust)
+    runtime = runtime_from_args(args, adjust=adjust, output=args.output)
     component = runtime.registry.get("platform", runtime.platform)
     platform = component.factory(runtime.config.section(component.section))
     return int(platform.run(runtime))

@@ -16,11 +16,14 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
 from otlp2parquet.errors import ConfigError
+
+if TYPE_CHECKING:
+    from otlp2parquet.plugin.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -334,10 +337,13 @@ def closest_key(path: str, known: list[str]) -> str | None:
     return match[0] if match else None
 
 
-def detect_platform(env: Mapping[str, str]) -> str:
-    """``AWS_LAMBDA_FUNCTION_NAME`` → lambda, ``CF_WORKER`` → cloudflare, else server."""
-    if env.get("AWS_LAMBDA_FUNCTION_NAME"):
-        return "lambda"
-    if env.get("CF_WORKER"):
-        return "cloudflare"
-    return "server"
+def detect_platform(env: Mapping[str, str], registry: Registry | None = None) -> str:
+    """The platform ``env`` selects, from each platform's ``detect_env`` meta in ``registry``
+    (default: the built-in plugins'); see ``otlp2parquet.plugin.platforms``."""
+    from otlp2parquet.plugin.platforms import detect_platform as detect
+
+    if registry is None:
+        from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry
+
+        registry = collect_registry(build_plugin_manager(autoload=False))
+    return detect(registry, env)

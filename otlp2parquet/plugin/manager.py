@@ -40,6 +40,11 @@ def builtin_name(module: str) -> str:
     return module.rsplit(".", 1)[-1]
 
 
+def has_entry_points() -> bool:
+    """True when some installed package declares a plugin in the ``otlp2parquet`` group."""
+    return bool(entry_points(group=ENTRY_POINT_GROUP))
+
+
 def _import(module: str, what: str) -> ModuleType:
     try:
         return importlib.import_module(module)

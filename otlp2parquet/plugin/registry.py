@@ -1,7 +1,8 @@
 """The component registry: which plugin registered which decoder, mapper, backend, ...
 
 Names are unique per kind; a duplicate is refused with both plugin names, and an unknown name is
-answered with the list of known ones.
+answered with the list of known ones. Selection is never ambiguous: two decoders for one media
+type, or two schema mappers for one signal, are refused with both plugin names too.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from otlp2parquet.errors import PluginError
+from otlp2parquet.plugin.meta import check_meta
 
 KINDS = ("decoder", "schema_mapper", "partitioner", "storage_backend", "catalog", "platform")
+#: The meta key naming what a component is selected by at run time, per kind (the decoder for a
+#: request's media type, the mapper for a signal); two components may not claim the same value.
+SELECTED_BY = {"decoder": ("media_types", "media type"), "schema_mapper": ("signal", "signal")}
 #: Where a kind's component options live in the config.
 SECTIONS = {"storage_backend": "storage.{name}", "partitioner": "partitioning.{name}"}
 
@@ -71,6 +76,7 @@ class Registry:
         kind = component.kind
         if kind not in self._components:
             raise PluginError(f"unknown component kind {kind!r}; known: {', '.join(KINDS)}")
+        check_meta(kind, component.name, component.plugin, component.meta)
         for name in (component.name, *component.aliases):
             existing = self._lookup(kind, name)
             if existing is not None:
@@ -79,9 +85,39 @@ class Registry:
                     f"{existing.plugin!r} and by plugin {component.plugin!r}; disable one of "
                     f"them with [plugins] disable = [...]"
                 )
+        self._check_unambiguous(component)
+        self._check_one_fallback(component)
         self._components[kind][component.name] = component
         for alias in component.aliases:
             self._aliases[kind][alias] = component.name
+
+    def _check_unambiguous(self, component: Component) -> None:
+        """Refuse a component claiming a media type or signal another one already claims."""
+        if component.kind not in SELECTED_BY:
+            return
+        key, what = SELECTED_BY[component.kind]
+        for value in _claims(component.meta.get(key)):
+            for other in self._components[component.kind].values():
+                if value in _claims(other.meta.get(key)):
+                    kind = component.kind.replace("_", " ")
+                    raise PluginError(
+                        f"{what} {value!r} is claimed by two {kind}s: {other.name!r} of plugin "
+                        f"{other.plugin!r} and {component.name!r} of plugin "
+                        f"{component.plugin!r}; disable one of them with "
+                        "[plugins] disable = [...]"
+                    )
+
+    def _check_one_fallback(self, component: Component) -> None:
+        """Refuse a second platform declaring ``fallback=True``."""
+        if component.kind != "platform" or not component.meta.get("fallback"):
+            return
+        for other in self._components["platform"].values():
+            if other.meta.get("fallback"):
+                raise PluginError(
+                    f"platforms {other.name!r} of plugin {other.plugin!r} and "
+                    f"{component.name!r} of plugin {component.plugin!r} both register "
+                    "fallback=True; disable one of them with [plugins] disable = [...]"
+                )
 
     def _lookup(self, kind: str, name: str) -> Component | None:
         name = self._aliases[kind].get(name, name)
@@ -106,3 +142,12 @@ class Registry:
             for component in self.all(kind):
                 out.setdefault(component.plugin, []).append(component)
         return out
+
+
+def _claims(value: Any) -> tuple[str, ...]:
+    """A meta value as a tuple of claimed strings (one string, or a list of them)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value.lower(),)
+    return tuple(str(v).lower() for v in value)

@@ -3,10 +3,11 @@ File/S3/AzureBlobStorage(...)`` over each table's Parquet files, nothing copied.
 
 Columns come from the schema files (names, order, ClickHouse types), flattened: ``Nested``
 groups become their dotted ``Array`` columns, which is how ClickHouse matches the Parquet
-columns by name. Where the files are comes from the storage settings: ``fs`` gives the File
-engine on the absolute path (``clickhouse-local`` and chDB read any path; a server only paths
-under its ``user_files_path``); ``s3``, ``r2`` and ``gcs`` the S3 engine on the HTTPS URL;
-``azure`` the AzureBlobStorage engine. Credentials are written only when asked for
+columns by name. Where the files are comes from the storage settings and the engine the backend
+registers (``query=LakeAccess(clickhouse=...)``): ``fs`` gives the File engine on the absolute
+path (``clickhouse-local`` and chDB read any path; a server only paths under its
+``user_files_path``); ``s3``, ``r2`` and ``gcs`` the S3 engine on the HTTPS URL; ``azure`` the
+AzureBlobStorage engine. Credentials are written only when asked for
 (``with_credentials``); otherwise ClickHouse uses its own configuration.
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from otlp2parquet.errors import ConfigError
+from otlp2parquet.query.access import LakeAccess, lake_access
 from otlp2parquet.schema.export import _quote as quote_ident
 from otlp2parquet.schema.export import clickhouse_database
 from otlp2parquet.schema.tables import TableSchema
@@ -42,29 +44,36 @@ def _require(options: Mapping[str, Any], key: str, section: str) -> str:
 
 
 def engine(
-    backend: str, options: Mapping[str, Any], schema: TableSchema, with_credentials: bool = False
+    backend: str,
+    options: Mapping[str, Any],
+    schema: TableSchema,
+    with_credentials: bool = False,
+    access: LakeAccess | None = None,
+    section: str | None = None,
 ) -> str:
-    """The ENGINE clause reading ``schema``'s files from ``storage.<backend>`` ``options``."""
+    """The ENGINE clause reading ``schema``'s files from ``storage.<backend>`` ``options``, as
+    the backend's registered ``query`` meta (``access``; default: the built-in's) says."""
+    access = lake_access(backend) if access is None else access
+    section = section or f"storage.{backend}"
     glob = f"{schema.path}/**/*.parquet"
-    if backend in ("fs", "file", "filesystem"):
+    if access.clickhouse == "File":
         root = os.path.abspath(os.path.expanduser(str(options.get("path") or "./data")))
         return f"File(Parquet, {quote_string(f'{root}/{glob}')})"
-    if backend in ("s3", "aws", "r2", "gcs"):
-        section = f"storage.{'s3' if backend == 'aws' else backend}"
+    if access.clickhouse == "S3":
         bucket = _require(options, "bucket", section)
-        url = f"{_endpoint(backend, options, bucket)}{_prefix(options)}{glob}"
+        url = f"{_endpoint(access, options, bucket, section)}{_prefix(options)}{glob}"
         args = [quote_string(url)]
         key, secret = options.get("access_key_id"), options.get("secret_access_key")
         if with_credentials and key and secret:
             args += [quote_string(str(key)), quote_string(str(secret))]
         return f"S3({', '.join([*args, PARQUET])})"
-    if backend == "azure":
-        container = _require(options, "container", "storage.azure")
+    if access.clickhouse == "AzureBlobStorage":
+        container = _require(options, "container", section)
         blobs = f"{_prefix(options)}{glob}"
         if with_credentials and options.get("connection_string"):
             where = [quote_string(str(options["connection_string"]))]
         else:
-            account = _require(options, "account_name", "storage.azure")
+            account = _require(options, "account_name", section)
             endpoint = str(options.get("endpoint") or "").rstrip("/")  # Azurite, sovereign clouds
             where = [quote_string(endpoint or f"https://{account}.blob.core.windows.net")]
         args = [*where, quote_string(container), quote_string(blobs)]
@@ -73,24 +82,19 @@ def engine(
             args += [quote_string(str(options["account_key"]))]
         return f"AzureBlobStorage({', '.join([*args, PARQUET])})"
     raise ConfigError(
-        f"storage.backend {backend!r}: ClickHouse cannot read it in place; use fs, s3, r2, gcs "
-        "or azure"
+        f"storage.backend {backend!r}: ClickHouse cannot read it in place; use a storage backend "
+        "that registers query=LakeAccess(clickhouse=...) (the built-ins fs, s3, r2, gcs, azure)"
     )
 
 
-def _endpoint(backend: str, options: Mapping[str, Any], bucket: str) -> str:
+def _endpoint(access: LakeAccess, options: Mapping[str, Any], bucket: str, section: str) -> str:
     """The HTTPS base URL of the bucket, ending in ``/``."""
     endpoint = str(options.get("endpoint") or "").rstrip("/")
     if endpoint:
         return f"{endpoint}/{bucket}/"
-    if backend == "r2":
-        account = _require(options, "account_id", "storage.r2")
-        return f"https://{account}.r2.cloudflarestorage.com/{bucket}/"
-    if backend == "gcs":
-        return f"https://storage.googleapis.com/{bucket}/"
-    region = options.get("region")
-    host = f"s3.{region}.amazonaws.com" if region else "s3.amazonaws.com"
-    return f"https://{bucket}.{host}/"
+    if access.bucket_url is None:
+        raise ConfigError(f"{section}.endpoint is not set; ClickHouse needs it to find the files")
+    return access.bucket_url(options, bucket, section)
 
 
 def create_table(
@@ -114,10 +118,12 @@ def statements(
     options: Mapping[str, Any],
     database: str | None = None,
     with_credentials: bool = False,
+    access: LakeAccess | None = None,
+    section: str | None = None,
 ) -> list[str]:
     """Every statement, in order: the database (if any), then one table per schema."""
     out = [clickhouse_database(database)] if database else []
     for schema in schemas:
-        clause = engine(backend, options, schema, with_credentials)
+        clause = engine(backend, options, schema, with_credentials, access, section)
         out.append(create_table(schema, clause, database))
     return out

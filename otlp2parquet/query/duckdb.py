@@ -2,8 +2,9 @@
 ``otel_metrics_<type>``) reading every Parquet file of that table where it is stored.
 
 How DuckDB reaches the files: local paths directly; object stores through DuckDB's ``httpfs``
-extension with an S3 secret built from ``storage.s3``/``storage.r2`` when that extension is
-already installed and keys are configured, and otherwise through the storage backend's own
+extension with an S3 secret built from the storage options when the backend registers
+``query=LakeAccess(s3_secret=True)`` (``s3``, ``r2``), that extension is already installed and keys
+are configured, and otherwise through the storage backend's own
 fsspec filesystem (``register_filesystem``), which needs no extension, so no download: the
 Python wheel does not bundle httpfs and extension autoloading is switched off here, because
 it would try the network. Views never fail for a table with no files yet: they read as empty
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from otlp2parquet.errors import MissingExtra
+from otlp2parquet.query.access import LakeAccess, lake_access
 
 if TYPE_CHECKING:
     import duckdb
@@ -36,8 +38,6 @@ _SCALARS = {
     pa.int64(): "BIGINT",
     pa.float64(): "DOUBLE",
 }
-#: Backends DuckDB's httpfs can read with an S3 secret.
-S3_BACKENDS = ("s3", "r2")
 
 
 def duckdb_type(dtype: pa.DataType) -> str:
@@ -83,9 +83,11 @@ def table_pattern(storage: Any, schema: TableSchema) -> str:
     return f"{storage.url(schema.path)}/**/*.parquet"
 
 
-def s3_secret_sql(options: Mapping[str, Any], backend: str) -> str | None:
-    """``CREATE SECRET`` for httpfs from ``storage.s3``/``storage.r2`` options; None without
-    keys (the fsspec route then uses the usual AWS credential chain)."""
+def s3_secret_sql(options: Mapping[str, Any], backend: str | LakeAccess) -> str | None:
+    """``CREATE SECRET`` for httpfs from a storage backend's options and ``query`` meta (a
+    ``LakeAccess``, or a built-in backend's name); None without keys (the fsspec route then
+    uses the usual AWS credential chain)."""
+    access = lake_access(backend) if isinstance(backend, str) else backend
     key, secret = options.get("access_key_id"), options.get("secret_access_key")
     if not key or not secret:
         return None
@@ -93,11 +95,9 @@ def s3_secret_sql(options: Mapping[str, Any], backend: str) -> str | None:
     if options.get("session_token"):
         parts["SESSION_TOKEN"] = quote_string(options["session_token"])
     endpoint = options.get("endpoint") or (
-        f"https://{options['account_id']}.r2.cloudflarestorage.com"
-        if backend == "r2" and options.get("account_id")
-        else None
+        access.s3_endpoint(options) if access.s3_endpoint else None
     )
-    region = "auto" if backend == "r2" else options.get("region")
+    region = access.s3_region or options.get("region")
     if region:
         parts["REGION"] = quote_string(region)
     if endpoint:
@@ -127,12 +127,13 @@ def _try_httpfs(con: duckdb.DuckDBPyConnection, secret: str | None) -> bool:
 def connect(
     storage: Any,
     schemas: Iterable[TableSchema],
-    backend: str = "",
     options: Mapping[str, Any] | None = None,
     database: str = ":memory:",
+    access: LakeAccess | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with one view per schema over ``storage`` (a fsspec-backed
-    ``StorageBackend`` with ``fs``, ``root`` and ``url``)."""
+    ``StorageBackend`` with ``fs``, ``root`` and ``url``); ``access`` is the backend's
+    ``query`` meta (default: none, so object stores go through fsspec)."""
     try:
         import duckdb
     except ImportError:
@@ -146,16 +147,17 @@ def connect(
     except duckdb.Error as exc:  # a build without ICU: timestamps then show as stored
         log.debug("cannot set the DuckDB time zone: %s", exc)
     native = bool(getattr(storage, "local", False))
-    if not native and backend in S3_BACKENDS:
-        native = _try_httpfs(con, s3_secret_sql(options or {}, backend))
+    access = access or LakeAccess()
+    if not native and access.s3_secret:
+        native = _try_httpfs(con, s3_secret_sql(options or {}, access))
     if not native:
         con.register_filesystem(storage.fs)
-    access = (
+    route = (
         "local files"
         if getattr(storage, "local", False)
         else ("httpfs" if native else f"fsspec ({type(storage.fs).__name__})")
     )
-    log.debug("DuckDB reads %s through %s", storage.url(""), access)
+    log.debug("DuckDB reads %s through %s", storage.url(""), route)
     for schema in schemas:
         create_view(con, schema, table_pattern(storage, schema))
     return con

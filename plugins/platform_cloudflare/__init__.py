@@ -60,7 +60,8 @@ def register_platforms(register: Register) -> None:
         name="cloudflare",
         factory=CloudflarePlatform,
         section="cloudflare",
-        detect_env=DETECT_ENV,
+        detect_env=(DETECT_ENV,),
+        cold_start=True,
         defaults=DEFAULTS,
     )
 

@@ -55,6 +55,5 @@ def register_platforms(register: Register) -> None:
         name="grpc",
         factory=factory,
         section="server",
-        detect_env=None,
         defaults={"storage": {"backend": "fs"}, "durability": {"enabled": True}},
     )

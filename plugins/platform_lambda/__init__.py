@@ -161,6 +161,7 @@ def register_platforms(register: Register) -> None:
         name="lambda",
         factory=LambdaPlatform,
         section="lambda",
-        detect_env=DETECT_ENV,
+        detect_env=(DETECT_ENV,),
+        cold_start=True,
         defaults=platform_defaults(),
     )

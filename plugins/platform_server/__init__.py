@@ -38,6 +38,6 @@ def register_platforms(register: Register) -> None:
         name="server",
         factory=factory,
         section="server",
-        detect_env=None,
+        fallback=True,  # chosen when no platform's detect_env variable is set
         defaults={"storage": {"backend": "fs"}, "durability": {"enabled": True}},
     )

@@ -69,11 +69,14 @@ def test_every_register_hook_records_the_registering_plugin() -> None:
     """register_decoders, register_schema_mappers, register_partitioners,
     register_storage_backends, register_catalogs, register_platforms."""
     calls = {}
+    required = {"schema_mapper": {"signal": "my_signal", "tables": []}}
 
     def hook(kind: str):
         @hookimpl
         def impl(register):
-            register(name=f"my_{kind}", factory=dict, extra=kind)
+            register(
+                name=f"my_{kind}", factory=dict, section=f"my.{kind}", **required.get(kind, {})
+            )
 
         return impl
 
@@ -84,7 +87,8 @@ def test_every_register_hook_records_the_registering_plugin() -> None:
     for kind in kinds:
         component = registry.get(kind, f"my_{kind}")
         calls[kind] = component.plugin
-        assert component.meta == {"extra": kind}
+        assert component.meta == {"section": f"my.{kind}", **required.get(kind, {})}
+        assert component.section == f"my.{kind}"
     assert set(calls.values()) == {"my_plugin_all_kinds"}
 
 
@@ -204,6 +208,24 @@ def test_third_party_autoload_off_by_default_on_lambda(
         cwd=Path("/nonexistent"),
     )
     assert explicit.pm.get_plugin("recording") is not None
+
+
+def test_a_platform_registered_with_cold_start_turns_third_party_autoload_off(
+    thirdparty_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a list of names in the core: any platform declaring ``cold_start=True``."""
+    monkeypatch.syspath_prepend(str(thirdparty_site))
+
+    @hookimpl
+    def register_platforms(register):
+        register(name="edge", factory=dict, detect_env=("MY_EDGE",), cold_start=True)
+
+    make_plugin("my_edge_platform", register_platforms=register_platforms)
+    cli = {"plugins.modules": (["my_edge_platform"], "--x")}
+    edge = bootstrap(cli=cli, env={"MY_EDGE": "1"}, cwd=Path("/nonexistent"))
+    assert (edge.platform, edge.pm.get_plugin("recording")) == ("edge", None)
+    server = bootstrap(cli=cli, env={}, cwd=Path("/nonexistent"))
+    assert server.platform == "server" and server.pm.get_plugin("recording") is not None
 
 
 def test_on_batch_written_observers_see_files_and_failures_lose_nothing(
