@@ -1,8 +1,7 @@
 """Schema mapper for metrics: ExportMetricsServiceRequest → one row per data point, in one table
-per metric type (gauge, sum, histogram, exponential_histogram, summary).
-
-Unusable records are rejected, not fatal: a metric without data or data points, and a gauge or
-sum data point without a value, are counted with a reason (OTLP ``partial_success``).
+per metric type (gauge, sum, histogram, exponential_histogram, summary), by the rules of
+``mapping.metric_rules`` (shared with the pyarrow-free engine): which points become rows, and
+which are rejected with what reason.
 
 Protobuf requests are read as record views: each metric type's data points stay serialized and
 become ``WireRows``; columns that every present table declares alike are built once over the
@@ -12,10 +11,11 @@ points of all of them when they share one message type (always, for JSON).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from otlp2parquet import hookimpl
+from otlp2parquet.mapping.metric_rules import POINT_TYPES, Entry, Points, accept, walk
 from otlp2parquet.mapping.wire.protoview import as_record_views, as_views
 from otlp2parquet.plugin.registry import Register
 from otlp2parquet.schema.metric_kinds import KINDS, LEVELS, NUMBER_KINDS, tables_by_kind
@@ -26,36 +26,13 @@ if TYPE_CHECKING:  # numpy and pyarrow are imported on use: registering needs ne
     from otlp2parquet.mapping.columns import Rows
     from otlp2parquet.mapping.wire.rows import WireRows
 
-_V1 = "opentelemetry.proto.metrics.v1."
-#: (metric, its data type, its data points, resource group index, scope group index)
-Entry = tuple[Any, str | None, list[Any], int, int]
-POINT_TYPES = {
-    "gauge": _V1 + "NumberDataPoint",
-    "sum": _V1 + "NumberDataPoint",
-    "histogram": _V1 + "HistogramDataPoint",
-    "exponential_histogram": _V1 + "ExponentialHistogramDataPoint",
-    "summary": _V1 + "SummaryDataPoint",
-}
-
 
 @dataclass
-class _Points:
-    """The data points of one metric type, with each metric's groups."""
+class _Points(Points):
+    """The data points of one metric type, as Arrow rows."""
 
     point_type: str = ""  # serialized points of this message type (protobuf); objects if ""
-    metrics: list[Any] = field(default_factory=list)
-    points: list[Any] = field(default_factory=list)
     wire: WireRows | None = None  # ``points`` as wire rows, when already built
-    counts: list[int] = field(default_factory=list)
-    resource_index: list[int] = field(default_factory=list)
-    scope_index: list[int] = field(default_factory=list)
-
-    def extend(self, other: _Points) -> None:
-        self.metrics.extend(other.metrics)
-        self.points.extend(other.points)
-        self.counts.extend(other.counts)
-        self.resource_index.extend(other.resource_index)
-        self.scope_index.extend(other.scope_index)
 
     def rows(self, resource_groups: list[Any], scope_groups: list[Any]) -> Rows:
         import numpy as np
@@ -107,25 +84,17 @@ class MetricsMapper:
 
     def map(self, requests: Sequence[Any]) -> MappedBatch:
         batch = MappedBatch()
-        resource_groups: list[Any] = []
-        scope_groups: list[Any] = []
         views = as_record_views(requests)
         wire = views is not None
-        entries: list[Entry] = []
-        for request in views if views is not None else as_views(requests):
-            for resource_group in request.resource_metrics:
-                resource_groups.append(resource_group)
-                for scope_group in resource_group.scope_metrics:
-                    scope_groups.append(scope_group)
-                    for metric in scope_group.metrics:
-                        kind = metric.WhichOneof("data")
-                        points = list(getattr(metric, kind).data_points) if kind else []
-                        where = (len(resource_groups) - 1, len(scope_groups) - 1)
-                        entries.append((metric, kind, points, *where))
-        collected = {kind: _Points(POINT_TYPES[kind] if wire else "") for kind in KINDS}
-        has_value = self._has_value(entries, collected) if wire else {}
-        for entry in entries:
-            self._collect(entry, batch, collected, has_value)
+        walked = walk(views if views is not None else as_views(requests))
+        resource_groups, scope_groups = walked.resource_groups, walked.scope_groups
+        collected = {kind: _Points(point_type=POINT_TYPES[kind] if wire else "") for kind in KINDS}
+        has_value = self._has_value(walked.entries, collected) if wire else {}
+        for entry in walked.entries:
+            kind = entry[1]
+            points = accept(entry, self.plans, batch, has_value.get(kind) if kind else None)
+            if kind and points:
+                collected[kind].add(entry, points)
         present = [kind for kind in KINDS if collected[kind].points]
         cache: dict[Any, Any] = {}
         shared = self._shared_columns(present, collected, resource_groups, scope_groups, cache)
@@ -202,44 +171,6 @@ class MetricsMapper:
             else:
                 rows.objects["point"] = MixedRows(combined.points, types, descriptors)
         return self.plans[present[0]][1].columns_for(rows, names, cache)
-
-    def _collect(
-        self,
-        entry: Entry,
-        batch: MappedBatch,
-        collected: dict[str, _Points],
-        has_value: dict[str, Any],
-    ) -> None:
-        metric, kind, points, resource_index, scope_index = entry
-        if kind is None:
-            batch.reject(1, f"metric {metric.name!r} has no data")
-            return
-        if not points:
-            batch.reject(1, f"metric {metric.name!r} ({kind}) has no data points")
-            return
-        if kind not in self.plans:
-            batch.reject(len(points), f"no table for {kind} metrics")
-            return
-        if kind in NUMBER_KINDS:
-            if kind in has_value:
-                flags = [next(has_value[kind]) for _ in points]
-            else:
-                flags = [bool(p.WhichOneof("value")) for p in points]
-            if not all(flags):
-                valid = [p for p, ok in zip(points, flags, strict=True) if ok]
-                batch.reject(
-                    len(points) - len(valid),
-                    f"metric {metric.name!r} ({kind}) has data points with no value",
-                )
-                if not valid:
-                    return
-                points = valid
-        found = collected[kind]
-        found.metrics.append(metric)
-        found.points.extend(points)
-        found.counts.append(len(points))
-        found.resource_index.append(resource_index)
-        found.scope_index.append(scope_index)
 
 
 def _value_options(options: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -28,11 +28,12 @@ import numpy as np
 import pyarrow as pa
 
 from otlp2parquet.errors import ConfigError
-from otlp2parquet.mapping.transforms import EXTRACTORS, TRANSFORMS, Extractor, read
+from otlp2parquet.mapping.registry import lookup, optional
+from otlp2parquet.mapping.transforms import ArrowTransform, Extractor, read
 from otlp2parquet.mapping.wire.protoview import as_record_views, as_views
 from otlp2parquet.mapping.wire.rows import WireRows, descriptor
 from otlp2parquet.mapping.wire.scan import Unsupported
-from otlp2parquet.mapping.wire.transforms import WIRE_EXTRACTORS, WIRE_TRANSFORMS
+from otlp2parquet.mapping.wire.transforms import WireExtractor, WireTransform
 from otlp2parquet.schema.column_sources import getter, parse_source
 from otlp2parquet.schema.tables import Column, TableSchema
 
@@ -124,9 +125,7 @@ class ColumnPlan:
         src = parse_source(column, self.is_list, where)
         self.extract: Extractor | None = None
         if src.extractor:
-            if src.extractor not in EXTRACTORS:
-                raise ConfigError(f"{where}: unknown extractor {src.extractor!r}")
-            self.extract = EXTRACTORS[src.extractor]
+            self.extract = lookup(src.extractor, "extractor", "arrow", where)
         self.level, path, value_path = src.level, src.path, src.value_path
         self.element_type = self.type.value_type if self.is_list else self.type
         self.list_getter = getter(path) if self.is_list else None
@@ -139,18 +138,16 @@ class ColumnPlan:
         self.fallback_path = src.fallback_path
         self.fallback = getter(self.fallback_path)
         name = src.transform
-        if name not in TRANSFORMS:
-            raise ConfigError(f"{where}: unknown transform {name!r}")
-        self.transform = TRANSFORMS[name]
+        self.transform: ArrowTransform = lookup(name, "transform", "arrow", where)
         self.cache_key = (self.level, column.name, column.source, column.arrow, name)
         # reading serialized rows (``wirerows``) where a wire form of the transform exists
         self.list_parts = tuple(path) if self.is_list else ()
         self.expand = src.expand
         self.value_path = value_path
-        self.wire_transform = WIRE_TRANSFORMS.get(name)
-        self.wire_extract = None
+        self.wire_transform: WireTransform | None = optional(name, "transform", "wire")
+        self.wire_extract: WireExtractor | None = None
         if self.extract is not None:
-            self.wire_extract = WIRE_EXTRACTORS.get(src.extractor)
+            self.wire_extract = optional(src.extractor, "extractor", "wire")
         self.wired = (self.wire_extract or self.wire_transform) is not None
 
     def values(self, objects: Sequence[Any], cache: dict[Any, Any]) -> pa.Array:

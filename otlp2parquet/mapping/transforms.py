@@ -1,5 +1,6 @@
-"""Named value transforms and extractors that schema files refer to (``transform = "hex_id"``,
-``source = "extractor:duration"``). Third-party schemas may add their own with the decorators."""
+"""The Arrow forms of the schema files' named transforms and extractors (``transform =
+"hex_id"``, ``source = "extractor:duration"``), declared in ``mapping.registry``: ``_<name>``
+here. Third-party schemas may add their own with the decorators."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pyarrow as pa
 
 from otlp2parquet.mapping.attributes import attribute_maps, attribute_text
 from otlp2parquet.mapping.otlp_values import anyvalue_text, hex_id_array, padded_hex_ids
+from otlp2parquet.mapping.registry import register_form
 
 if TYPE_CHECKING:
     from otlp2parquet.mapping.columns import ColumnPlan
@@ -57,56 +59,44 @@ def read(getter: Callable[[Any], Any] | None, objects: Sequence[Any]) -> Sequenc
 
 
 #: transform(values, objects, type, plan) -> Array; ``objects`` are what the values were read from.
-Transform = Callable[[Sequence[Any], Sequence[Any], pa.DataType, "ColumnPlan"], pa.Array]
-TRANSFORMS: dict[str, Transform] = {}
+ArrowTransform = Callable[[Sequence[Any], Sequence[Any], pa.DataType, "ColumnPlan"], pa.Array]
 #: extractor(objects) -> values (a list or numpy array, converted to the column type).
 Extractor = Callable[[Sequence[Any]], Any]
-EXTRACTORS: dict[str, Extractor] = {}
 
 
-def transform(name: str) -> Callable[[Transform], Transform]:
-    def add(fn: Transform) -> Transform:
-        TRANSFORMS[name] = fn
-        return fn
-
-    return add
+def transform(name: str) -> Callable[[ArrowTransform], ArrowTransform]:
+    """A decorator adding the Arrow form of transform ``name`` to ``mapping.registry``."""
+    return register_form(name, "transform", "arrow")
 
 
 def extractor(name: str) -> Callable[[Extractor], Extractor]:
-    def add(fn: Extractor) -> Extractor:
-        EXTRACTORS[name] = fn
-        return fn
-
-    return add
+    """A decorator adding the Arrow form of extractor ``name`` to ``mapping.registry``."""
+    return register_form(name, "extractor", "arrow")
 
 
 # -- transforms -------------------------------------------------------------------------------
-@transform("value")
 def _value(
     values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
     return pa.array(values, dtype)
 
 
-@transform("hex_id")
-def _hex(
+def _hex_id(
     values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
     return hex_id_array(values).cast(dtype) if dtype != pa.string() else hex_id_array(values)
 
 
-@transform("hex_id_padded")
-def _padded(
+def _hex_id_padded(
     values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
     return pa.array(padded_hex_ids(values, int(plan.options["size"])), dtype)
 
 
-def _uint64(values: Any) -> np.ndarray:
+def _clamp64(values: Any) -> np.ndarray:
     return np.minimum(u64_array(values), INT64_MAX).astype(np.int64)
 
 
-@transform("timestamp")
 def _timestamp(
     values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
@@ -119,14 +109,12 @@ def _timestamp(
     return numbers((nanos // np.uint64(1000)).astype(np.int64), dtype)
 
 
-@transform("uint64")
-def _clamped(
+def _uint64(
     values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
-    return numbers(_uint64(values), dtype)
+    return numbers(_clamp64(values), dtype)
 
 
-@transform("mask")
 def _mask(
     values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
@@ -136,8 +124,7 @@ def _mask(
     return pa.array([v & mask for v in values], dtype)
 
 
-@transform("enum_text")
-def _enum(
+def _enum_text(
     values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
     names = plan.options["names"]
@@ -146,30 +133,26 @@ def _enum(
     return pa.array([*names, ""], dtype).take(codes)
 
 
-@transform("anyvalue_text")
-def _text(
+def _anyvalue_text(
     values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
     text = anyvalue_text
     return pa.array([v.string_value or text(v) for v in values], dtype)
 
 
-@transform("attributes")
-def _maps(
+def _attributes(
     values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
     return attribute_maps(values, dtype)
 
 
-@transform("attribute_text")
-def _attr(
+def _attribute_text(
     values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
     key = str(plan.options["key"])
     return pa.array([attribute_text(v, key) for v in values], dtype)
 
 
-@transform("optional")
 def _optional(
     values: Sequence[Any], objects: Sequence[Any], dtype: pa.DataType, plan: ColumnPlan
 ) -> pa.Array:
@@ -181,8 +164,7 @@ def _optional(
 
 
 # -- extractors -------------------------------------------------------------------------------
-@extractor("number_value")
-def _number_values(objects: Sequence[Any]) -> list[float] | np.ndarray:
+def _number_value(objects: Sequence[Any]) -> list[float] | np.ndarray:
     """A NumberDataPoint's or Exemplar's value: as_double, or as_int converted; 0 if unset."""
     if objects and all(hasattr(kind, "DESCRIPTOR") for kind in set(map(type, objects))):
         # protobuf messages only: unset members read as 0, so no WhichOneof is needed
@@ -199,8 +181,7 @@ def _number_values(objects: Sequence[Any]) -> list[float] | np.ndarray:
     return values
 
 
-@extractor("duration")
-def _durations(objects: Sequence[Any]) -> np.ndarray:
+def _duration(objects: Sequence[Any]) -> np.ndarray:
     """Span end − start in nanoseconds; 0 when the end is before the start."""
     if not objects:
         return np.zeros(0, np.int64)

@@ -4,9 +4,10 @@ in the schema's column order, with the values of the Arrow mappers (``columns.py
 
 The plan is read from the same schema files and declarations: each column's ``source`` (the
 grammar of ``columns.py``: ``<level>.<path>``, ``[]`` expanding a repeated field,
-``extractor:<name>`` with ``on``) and its ``transform`` name, whose lite form is in
-``lite.values``. Requests are read as messages (protobuf or the JSON decoder's structs); group
-columns (resource, scope, metric) are computed once per group and repeated for its rows.
+``extractor:<name>`` with ``on``) and its ``transform`` name, whose pyarrow-free form
+``mapping.registry`` names (``lite.values``). Requests are read as messages (protobuf or the
+JSON decoder's structs); group columns (resource, scope, metric) are computed once per group
+and repeated for its rows.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from dataclasses import dataclass, field
 from itertools import accumulate, chain
 from typing import Any, cast
 
-from otlp2parquet.engine.lite.values import LITE_EXTRACTORS, LITE_TRANSFORMS, LiteExtractor
+from otlp2parquet.engine.lite.values import LiteExtractor, LiteTransform
 from otlp2parquet.errors import ConfigError
+from otlp2parquet.mapping.registry import lookup
 from otlp2parquet.schema.column_sources import getter, parse_source
 from otlp2parquet.schema.tables import Column, TableSchema
 from otlp2parquet.types import MappedBatch
@@ -67,22 +69,14 @@ class LitePlan:
         src = parse_source(column, self.is_list, where)
         self.extract: LiteExtractor | None = None
         if src.extractor:
-            if src.extractor not in LITE_EXTRACTORS:
-                raise ConfigError(f"{where}: extractor {src.extractor!r} has no pyarrow-free form")
-            self.extract = LITE_EXTRACTORS[src.extractor]
+            self.extract = lookup(src.extractor, "extractor", "python", where)
         self.level, value_path = src.level, src.value_path
         self.list_getter = getter(src.path) if self.is_list else None
         self.getter = getter(value_path)
         self.leaf = value_path[-1] if value_path else ""
         self.parent_getter = getter(value_path[:-1])
         self.fallback = getter(src.fallback_path)
-        name = src.transform
-        if name not in LITE_TRANSFORMS:
-            raise ConfigError(
-                f"{where}: transform {name!r} has no pyarrow-free form "
-                "(otlp2parquet.engine.lite.values)"
-            )
-        self.transform = LITE_TRANSFORMS[name]
+        self.transform: LiteTransform = lookup(src.transform, "transform", "python", where)
 
     def values(self, objects: Sequence[Any]) -> list[Any]:
         """The column's values for ``objects`` (the objects of its level)."""

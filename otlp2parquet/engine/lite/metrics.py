@@ -1,26 +1,22 @@
-"""Metrics without pyarrow: one row per data point, one table per metric type, with the
-rejections of ``plugins/map_metrics.py`` (a metric without data or data points, a gauge or sum
-point without a value)."""
+"""Metrics without pyarrow: one row per data point, one table per metric type, by the rules of
+``mapping.metric_rules`` (shared with ``plugins/map_metrics.py``): which points become rows and
+which are rejected with what reason; this module builds only the lite tables."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from otlp2parquet.engine.lite.mapping import LiteTablePlan, Rows
-from otlp2parquet.schema.metric_kinds import KINDS, LEVELS, NUMBER_KINDS, tables_by_kind
+from otlp2parquet.mapping.metric_rules import Points, accept, walk
+from otlp2parquet.schema.metric_kinds import KINDS, LEVELS, tables_by_kind
 from otlp2parquet.schema.tables import TableSchema
 from otlp2parquet.types import MappedBatch
 
 
-@dataclass
-class _Points:
-    metrics: list[Any] = field(default_factory=list)
-    points: list[Any] = field(default_factory=list)
-    resource_index: list[int] = field(default_factory=list)
-    scope_index: list[int] = field(default_factory=list)
-    metric_index: list[int] = field(default_factory=list)
+def _repeat(values: Sequence[int], counts: Sequence[int]) -> list[int]:
+    """Each value ``count`` times, in order."""
+    return [value for value, count in zip(values, counts, strict=True) for _ in range(count)]
 
 
 class LiteMetricsMapper:
@@ -36,70 +32,32 @@ class LiteMetricsMapper:
 
     def map(self, requests: Sequence[Any]) -> MappedBatch:
         batch = MappedBatch()
-        resource_groups: list[Any] = []
-        scope_groups: list[Any] = []
-        collected = {kind: _Points() for kind in KINDS}
-        for request in requests:
-            for resource_group in request.resource_metrics:
-                resource_groups.append(resource_group)
-                for scope_group in resource_group.scope_metrics:
-                    scope_groups.append(scope_group)
-                    for metric in scope_group.metrics:
-                        where = (len(resource_groups) - 1, len(scope_groups) - 1)
-                        self._collect(metric, where, batch, collected)
+        walked = walk(requests)
+        collected = {kind: Points() for kind in KINDS}
+        for entry in walked.entries:
+            kind = entry[1]
+            points = accept(entry, self.plans, batch)
+            if kind and points:
+                collected[kind].add(entry, points)
         for kind in KINDS:
             found = collected[kind]
             if not found.points:
                 continue
             name, plan = self.plans[kind]
+            counts = found.counts
             rows = Rows(
                 "point",
                 {
-                    "resource_group": resource_groups,
-                    "scope_group": scope_groups,
+                    "resource_group": walked.resource_groups,
+                    "scope_group": walked.scope_groups,
                     "metric": found.metrics,
                     "point": found.points,
                 },
                 {
-                    "resource_group": found.resource_index,
-                    "scope_group": found.scope_index,
-                    "metric": found.metric_index,
+                    "resource_group": _repeat(found.resource_index, counts),
+                    "scope_group": _repeat(found.scope_index, counts),
+                    "metric": _repeat(range(len(counts)), counts),
                 },
             )
             batch.tables[name] = cast(Any, plan.build(rows))  # a LiteTable
         return batch
-
-    def _collect(
-        self,
-        metric: Any,
-        where: tuple[int, int],
-        batch: MappedBatch,
-        collected: dict[str, _Points],
-    ) -> None:
-        kind = metric.WhichOneof("data")
-        points = list(getattr(metric, kind).data_points) if kind else []
-        if kind is None:
-            batch.reject(1, f"metric {metric.name!r} has no data")
-            return
-        if not points:
-            batch.reject(1, f"metric {metric.name!r} ({kind}) has no data points")
-            return
-        if kind not in self.plans:
-            batch.reject(len(points), f"no table for {kind} metrics")
-            return
-        if kind in NUMBER_KINDS:
-            valid = [p for p in points if p.WhichOneof("value")]
-            if len(valid) < len(points):
-                batch.reject(
-                    len(points) - len(valid),
-                    f"metric {metric.name!r} ({kind}) has data points with no value",
-                )
-                if not valid:
-                    return
-                points = valid
-        found = collected[kind]
-        found.metric_index.extend([len(found.metrics)] * len(points))
-        found.metrics.append(metric)
-        found.points.extend(points)
-        found.resource_index.extend([where[0]] * len(points))
-        found.scope_index.extend([where[1]] * len(points))

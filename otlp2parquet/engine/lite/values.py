@@ -1,6 +1,7 @@
-"""The schema files' named transforms and extractors as plain Python over lists: the same values
-as ``otlp2parquet.mapping.transforms`` (which builds Arrow arrays), for the pyarrow-free path. A
-third-party transform gets a lite form with ``@lite_transform(name)``."""
+"""The pyarrow-free forms of the transforms and extractors declared in ``mapping.registry``
+(``_<name>`` here): plain Python over lists, the same values as the Arrow forms of
+``otlp2parquet.mapping.transforms``. A third-party transform gets one with
+``@lite_transform(name)``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from otlp2parquet.mapping.otlp_values import anyvalue_text, hex_ids, padded_hex_ids
+from otlp2parquet.mapping.registry import register_form
 
 if TYPE_CHECKING:
     from otlp2parquet.engine.lite.mapping import LitePlan
@@ -17,26 +19,18 @@ INT64_MAX = 2**63 - 1
 
 #: transform(values, objects, plan) -> list; ``objects`` are what the values were read from.
 LiteTransform = Callable[[Sequence[Any], Sequence[Any], "LitePlan"], list[Any]]
-LITE_TRANSFORMS: dict[str, LiteTransform] = {}
 #: extractor(objects) -> list
 LiteExtractor = Callable[[Sequence[Any]], list[Any]]
-LITE_EXTRACTORS: dict[str, LiteExtractor] = {}
 
 
 def lite_transform(name: str) -> Callable[[LiteTransform], LiteTransform]:
-    def add(fn: LiteTransform) -> LiteTransform:
-        LITE_TRANSFORMS[name] = fn
-        return fn
-
-    return add
+    """A decorator adding the pyarrow-free form of transform ``name`` to ``mapping.registry``."""
+    return register_form(name, "transform", "python")
 
 
 def lite_extractor(name: str) -> Callable[[LiteExtractor], LiteExtractor]:
-    def add(fn: LiteExtractor) -> LiteExtractor:
-        LITE_EXTRACTORS[name] = fn
-        return fn
-
-    return add
+    """A decorator adding the pyarrow-free form of extractor ``name`` to ``mapping.registry``."""
+    return register_form(name, "extractor", "python")
 
 
 def u64(value: Any) -> int:
@@ -54,22 +48,18 @@ def attribute_pairs(attributes: Sequence[Any]) -> list[tuple[str, str]]:
 
 
 # -- transforms --------------------------------------------------------------------------------
-@lite_transform("value")
 def _value(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
     return list(values)
 
 
-@lite_transform("hex_id")
-def _hex(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
+def _hex_id(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
     return hex_ids(values)
 
 
-@lite_transform("hex_id_padded")
-def _padded(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
+def _hex_id_padded(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
     return padded_hex_ids(values, int(plan.options["size"]))
 
 
-@lite_transform("timestamp")
 def _timestamp(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
     nanos = [u64(v) for v in values]
     fallback = plan.fallback
@@ -78,37 +68,31 @@ def _timestamp(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) ->
     return [n // 1000 for n in nanos]
 
 
-@lite_transform("uint64")
-def _clamped(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
+def _uint64(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
     return [min(u64(v), INT64_MAX) for v in values]
 
 
-@lite_transform("mask")
 def _mask(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
     mask = int(plan.options["mask"])
     return [int(v) & mask for v in values]
 
 
-@lite_transform("enum_text")
-def _enum(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
+def _enum_text(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
     names = list(plan.options["names"])
     count = len(names)
     return [names[v] if 0 <= v < count else "" for v in map(int, values)]
 
 
-@lite_transform("anyvalue_text")
-def _text(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
+def _anyvalue_text(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
     text = anyvalue_text
     return [v.string_value or text(v) for v in values]
 
 
-@lite_transform("attributes")
-def _maps(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
+def _attributes(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
     return [attribute_pairs(v) for v in values]
 
 
-@lite_transform("attribute_text")
-def _attr(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
+def _attribute_text(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
     key = str(plan.options["key"])
     text = anyvalue_text
     out = []
@@ -121,7 +105,6 @@ def _attr(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list
     return out
 
 
-@lite_transform("optional")
 def _optional(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> list[Any]:
     leaf = plan.leaf
     parents = objects if plan.parent_getter is None else list(map(plan.parent_getter, objects))
@@ -129,8 +112,7 @@ def _optional(values: Sequence[Any], objects: Sequence[Any], plan: LitePlan) -> 
 
 
 # -- extractors --------------------------------------------------------------------------------
-@lite_extractor("number_value")
-def _number_values(objects: Sequence[Any]) -> list[Any]:
+def _number_value(objects: Sequence[Any]) -> list[Any]:
     """A NumberDataPoint's or Exemplar's value: as_double, or as_int converted; 0 if unset."""
     out = []
     for point in objects:
@@ -139,8 +121,7 @@ def _number_values(objects: Sequence[Any]) -> list[Any]:
     return out
 
 
-@lite_extractor("duration")
-def _durations(objects: Sequence[Any]) -> list[Any]:
+def _duration(objects: Sequence[Any]) -> list[Any]:
     """Span end − start in nanoseconds; 0 when the end is before the start."""
     out = []
     for span in objects:

@@ -1,6 +1,7 @@
-"""The transforms and extractors of ``transforms.py`` over ``wirerows.Leaf`` values: the same
-results from numbers and byte ranges read in bulk. A transform or extractor without a wire
-form here (a third party's, say) is simply read from messages."""
+"""The wire-scan forms of the transforms and extractors declared in ``mapping.registry``
+(``_<name>`` here): the Arrow forms' results over ``wire.rows.Leaf`` values, from numbers and
+byte ranges read in bulk. A transform or extractor without a wire form (``attribute_text``, a
+third party's) is read from messages."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pyarrow.compute as pc
 
 from otlp2parquet.mapping.attributes import raw_attribute_maps
 from otlp2parquet.mapping.otlp_values import anyvalue_text, hex_binary, hex_rows, padded_hex_ids
+from otlp2parquet.mapping.registry import register_form
 from otlp2parquet.mapping.transforms import INT64_MAX, numbers
 from otlp2parquet.mapping.wire.rows import Leaf, WireRows, descriptor
 from otlp2parquet.mapping.wire.scan import Unsupported, fixed
@@ -22,9 +24,8 @@ if TYPE_CHECKING:
 
 #: wire transform(leaf, rows, type, plan) -> Array; ``rows`` are what the leaf was read from.
 WireTransform = Callable[[Leaf, WireRows, pa.DataType, "ColumnPlan"], pa.Array]
-WIRE_TRANSFORMS: dict[str, WireTransform] = {}
 #: wire extractor(rows) -> values (a list or numpy array, converted to the column type).
-WIRE_EXTRACTORS: dict[str, Callable[[WireRows], Any]] = {}
+WireExtractor = Callable[[WireRows], Any]
 _ANY_VALUE = "opentelemetry.proto.common.v1.AnyValue"
 #: AnyValue's oneof members 1-7 (string, bool, int, double, array, kvlist, bytes): their wire
 #: types (-1: not a member).
@@ -32,11 +33,8 @@ _MEMBER_WIRES = np.array([-1, 2, 0, 0, 1, 2, 2, 2, -1])
 
 
 def wire(name: str) -> Callable[[WireTransform], WireTransform]:
-    def add(fn: WireTransform) -> WireTransform:
-        WIRE_TRANSFORMS[name] = fn
-        return fn
-
-    return add
+    """A decorator adding the wire form of transform ``name`` to ``mapping.registry``."""
+    return register_form(name, "transform", "wire")
 
 
 def _numbers(leaf: Leaf) -> np.ndarray:
@@ -45,7 +43,6 @@ def _numbers(leaf: Leaf) -> np.ndarray:
     return leaf.values
 
 
-@wire("value")
 def _value(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
     if leaf.values is not None:
         return numbers(leaf.values, dtype)
@@ -54,8 +51,7 @@ def _value(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> 
     raise Unsupported(f"{leaf.field.name} as {dtype}")
 
 
-@wire("hex_id")
-def _hex(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
+def _hex_id(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
     if leaf.field.type != leaf.field.TYPE_BYTES or not pa.types.is_string(dtype):
         raise Unsupported(f"{leaf.field.name} as a hex ID")
     assert leaf.starts is not None and leaf.lengths is not None
@@ -65,13 +61,11 @@ def _hex(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa
     return hex_binary(leaf.binary())
 
 
-@wire("hex_id_padded")
-def _padded(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
+def _hex_id_padded(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
     ids = leaf.binary().to_pylist()
     return pa.array(padded_hex_ids(ids, int(plan.options["size"])), dtype)
 
 
-@wire("timestamp")
 def _timestamp(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
     nanos = _numbers(leaf).astype(np.uint64)
     if plan.fallback_path:
@@ -81,13 +75,11 @@ def _timestamp(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan)
     return numbers((nanos // np.uint64(1000)).astype(np.int64), dtype)
 
 
-@wire("uint64")
-def _clamped(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
+def _uint64(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
     values = _numbers(leaf).astype(np.uint64)
     return numbers(np.minimum(values, INT64_MAX).astype(np.int64), dtype)
 
 
-@wire("mask")
 def _mask(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
     mask = int(plan.options["mask"])
     if not 0 <= mask < 2**63:
@@ -95,28 +87,24 @@ def _mask(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> p
     return numbers(np.bitwise_and(_numbers(leaf).astype(np.int64), mask), dtype)
 
 
-@wire("enum_text")
-def _enum(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
+def _enum_text(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
     names = plan.options["names"]
     codes = _numbers(leaf).astype(np.int64)
     codes = np.where((codes >= 0) & (codes < len(names)), codes, len(names))
     return pa.array([*names, ""], dtype).take(codes)
 
 
-@wire("optional")
 def _optional(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
     return pa.array(_numbers(leaf), dtype, mask=~leaf.present)
 
 
-@wire("attributes")
-def _maps(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
+def _attributes(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
     if leaf.offsets is None or leaf.field.message_type.name != "KeyValue":
         raise Unsupported(f"{leaf.field.name} is not a list of attributes")
     return raw_attribute_maps(leaf.binary(), np.diff(leaf.offsets), dtype)
 
 
-@wire("anyvalue_text")
-def _text(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
+def _anyvalue_text(leaf: Leaf, rows: WireRows, dtype: pa.DataType, plan: ColumnPlan) -> pa.Array:
     """A string member (the usual body) is read in place; other kinds through upb."""
     if leaf.field.type != leaf.field.TYPE_MESSAGE or leaf.offsets is not None:
         raise Unsupported(f"{leaf.field.name} is not an AnyValue")
@@ -170,23 +158,18 @@ def _any_value() -> Any:
     return message_factory.GetMessageClass(descriptor(_ANY_VALUE))
 
 
-def extractor(name: str) -> Callable[[Callable[[WireRows], Any]], Callable[[WireRows], Any]]:
-    def add(fn: Callable[[WireRows], Any]) -> Callable[[WireRows], Any]:
-        WIRE_EXTRACTORS[name] = fn
-        return fn
-
-    return add
+def extractor(name: str) -> Callable[[WireExtractor], WireExtractor]:
+    """A decorator adding the wire form of extractor ``name`` to ``mapping.registry``."""
+    return register_form(name, "extractor", "wire")
 
 
-@extractor("duration")
-def _durations(rows: WireRows) -> np.ndarray:
+def _duration(rows: WireRows) -> np.ndarray:
     start = _numbers(rows.leaf(("start_time_unix_nano",))).astype(np.uint64)
     end = _numbers(rows.leaf(("end_time_unix_nano",))).astype(np.uint64)
     return np.minimum(np.where(end > start, end - start, 0), INT64_MAX).astype(np.int64)
 
 
-@extractor("number_value")
-def _number_values(rows: WireRows) -> np.ndarray:
+def _number_value(rows: WireRows) -> np.ndarray:
     """as_double or as_int (a oneof), whichever was set last; 0 if neither."""
     double = rows.number_of(rows.field("as_double"))
     integer = rows.number_of(rows.field("as_int"))
