@@ -23,7 +23,7 @@ import jsonschema
 from otlp2parquet.errors import ConfigError
 
 if TYPE_CHECKING:
-    from otlp2parquet.plugin.registry import Registry
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -225,10 +225,6 @@ class Config:
                 return origin
         return "defaults"
 
-    @property
-    def platform(self) -> str:
-        return str(self.get("platform") or detect_platform(self.env))
-
     def secret_paths(self) -> set[str]:
         return {key.path for key in iter_leaves(self.schema) if key.secret}
 
@@ -335,15 +331,3 @@ def closest_key(path: str, known: list[str]) -> str | None:
 
     match = difflib.get_close_matches(path, known, n=1, cutoff=0.75)
     return match[0] if match else None
-
-
-def detect_platform(env: Mapping[str, str], registry: Registry | None = None) -> str:
-    """The platform ``env`` selects, from each platform's ``detect_env`` meta in ``registry``
-    (default: the built-in plugins'); see ``otlp2parquet.plugin.platforms``."""
-    from otlp2parquet.plugin.platforms import detect_platform as detect
-
-    if registry is None:
-        from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry
-
-        registry = collect_registry(build_plugin_manager(autoload=False))
-    return detect(registry, env)

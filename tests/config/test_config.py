@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from otlp2parquet.config.layers import detect_platform
+from otlp2parquet.assembly import bootstrap
 from otlp2parquet.config.load import load_config
 from otlp2parquet.errors import ConfigError
+from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry
+from otlp2parquet.plugin.platforms import detect_platform
 
 RUST_CONFIG = """
 catalog_mode = "none"
@@ -278,10 +280,11 @@ def test_secrets_masked_in_show_and_errors(tmp_path: Path) -> None:
     ],
 )
 def test_platform_detection(env: dict[str, str], expected: str) -> None:
-    assert detect_platform(env) == expected
-    assert load_config(env=env, cwd=Path("/nonexistent")).platform == expected
+    registry = collect_registry(build_plugin_manager(autoload=False))
+    assert detect_platform(registry, env) == expected
+    assert bootstrap(env=env, cwd=Path("/nonexistent")).platform == expected
 
 
 def test_explicit_platform_wins() -> None:
     env = {"AWS_LAMBDA_FUNCTION_NAME": "f", "OTLP2PARQUET_PLATFORM": "server"}
-    assert load_config(env=env, cwd=Path("/nonexistent")).platform == "server"
+    assert bootstrap(env=env, cwd=Path("/nonexistent")).platform == "server"

@@ -11,9 +11,9 @@ import pytest
 
 from otlp2parquet import hookimpl
 from otlp2parquet.assembly import bootstrap
-from otlp2parquet.config.layers import detect_platform
 from otlp2parquet.errors import ConfigError, PluginError
 from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry
+from otlp2parquet.plugin.platforms import detect_platform
 
 NOWHERE = Path("/nonexistent")
 
@@ -47,8 +47,8 @@ def test_builtin_platforms_declare_their_variables_and_server_is_the_fallback() 
         "lambda": (("AWS_LAMBDA_FUNCTION_NAME",), None),
         "server": (None, True),
     }
-    assert detect_platform({}, registry) == "server"
-    assert detect_platform({"CF_WORKER": "1"}, registry) == "cloudflare"
+    assert detect_platform(registry, {}) == "server"
+    assert detect_platform(registry, {"CF_WORKER": "1"}) == "cloudflare"
 
 
 def test_a_disabled_platform_is_no_longer_detected() -> None:
