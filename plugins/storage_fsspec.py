@@ -18,7 +18,7 @@ import importlib
 import os
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +28,8 @@ from fsspec import AbstractFileSystem
 from otlp2parquet import hookimpl
 from otlp2parquet.errors import ConfigError, MissingExtra, StorageError
 from otlp2parquet.plugin import urls
-from otlp2parquet.query.access import LakeAccess
+
+from .storage_query import QUERY
 
 _UNSAFE_KEY = re.compile(r"[\x00-\x1f\x7f\\]")
 _TEMP_SUFFIX = ".tmp"
@@ -347,39 +348,6 @@ def make_azure(options: dict[str, Any]) -> FsspecStorage:
         where += f" at endpoint {endpoint}"
     store = f"container {container!r}"
     return FsspecStorage(fs, root, "azure", where, probe=container, store=store)
-
-
-def _aws_bucket_url(options: Mapping[str, Any], bucket: str, section: str) -> str:
-    region = options.get("region")
-    host = f"s3.{region}.amazonaws.com" if region else "s3.amazonaws.com"
-    return f"https://{bucket}.{host}/"
-
-
-def _r2_endpoint(options: Mapping[str, Any]) -> str | None:
-    account = options.get("account_id")
-    return f"https://{account}.r2.cloudflarestorage.com" if account else None
-
-
-def _r2_bucket_url(options: Mapping[str, Any], bucket: str, section: str) -> str:
-    if not options.get("account_id"):
-        raise ConfigError(f"{section}.account_id is not set; ClickHouse needs it to find the files")
-    return f"{_r2_endpoint(options)}/{bucket}/"
-
-
-def _gcs_bucket_url(options: Mapping[str, Any], bucket: str, section: str) -> str:
-    return f"https://storage.googleapis.com/{bucket}/"
-
-
-#: How ``query duckdb`` and ``query clickhouse`` reach each backend's files in place.
-QUERY = {
-    "fs": LakeAccess(clickhouse="File"),
-    "s3": LakeAccess(clickhouse="S3", bucket_url=_aws_bucket_url, s3_secret=True),
-    "r2": LakeAccess(
-        "S3", _r2_bucket_url, s3_secret=True, s3_region="auto", s3_endpoint=_r2_endpoint
-    ),
-    "gcs": LakeAccess(clickhouse="S3", bucket_url=_gcs_bucket_url),
-    "azure": LakeAccess(clickhouse="AzureBlobStorage"),
-}
 
 
 @hookimpl

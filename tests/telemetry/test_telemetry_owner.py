@@ -82,7 +82,6 @@ def test_companions_enable_and_watch_the_runtimes_telemetry(tmp_path: Path) -> N
 
 
 def test_the_grpc_receiver_counts_into_the_runtimes_telemetry(tmp_path: Path) -> None:
-    pytest.importorskip("grpc")
     owner = runtime(tmp_path)
     component = owner.registry.get("platform", "grpc")
     platform = component.factory(owner.config.section(component.section))
