@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -79,6 +80,9 @@ def main(argv: list[str]) -> int:
     if not UV.exists():
         sys.stderr.write(f"smoke: {UV} not found; run `make install` first\n")
         return 2
+    # setuptools packs whatever build/lib holds, so a module moved or deleted since an earlier
+    # build would ship in the wheel: every smoke install builds from nothing.
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
     with tempfile.TemporaryDirectory() as scratch:
         failed = [run for run in runs if not smoke(run, Path(scratch))]
     if failed:

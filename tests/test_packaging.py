@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -30,6 +31,9 @@ sys.exit(main(["plugins"]))
 @pytest.mark.slow
 def test_wheel_installs_and_imports_everything_in_clean_venv(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
+    # setuptools packs whatever build/lib holds: a module moved since an earlier build would
+    # ship in the wheel (and hide or cause an import error), so the wheel is built from nothing.
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
     subprocess.run(
         [
             sys.executable,

@@ -23,7 +23,10 @@ from otlp2parquet.plugin.manager import BUILTIN_PLUGINS, build_plugin_manager, b
 from support.otlp_server import EXAMPLES, ServerProcess, rows
 
 #: Modules that need an extra, and the module that extra provides.
-NEEDS_EXTRA = {"otlp2parquet.plugins.platform_grpc.receiver": "grpc"}
+NEEDS_EXTRA = {
+    "otlp2parquet.plugins.platform_grpc.receiver": "grpc",
+    "otlp2parquet.plugins.platform_grpc.errors": "grpc",
+}
 
 
 def modules() -> list[str]:
