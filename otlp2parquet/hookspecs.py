@@ -94,7 +94,10 @@ def register_catalogs(register: Register) -> None:
     Options live in the section named by the ``section`` meta (default: the name).
     ``factory(options, storage, schemas) -> Catalog``. ``Catalog.commit(files)`` registers
     files that are already durably written; failures raise ``CatalogError`` and must leave a
-    way to retry (the files are never lost).
+    way to retry (the files are never lost). Meta ``lite_factory``: the same catalog without
+    pyarrow or pyiceberg, for the Cloudflare Worker: ``lite_factory(options, storage, schemas,
+    send, data_url)`` where ``send`` does the HTTP requests and ``data_url`` turns a file's URL
+    into the one the catalog records.
     """
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from otlp2parquet.plugin.manager import BUILTIN_PLUGINS
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {"otlp2parquet": ROOT / "otlp2parquet", "otlp2parquet.plugins": ROOT / "plugins"}
 
@@ -99,3 +101,24 @@ def test_there_are_no_import_cycles() -> None:
 def test_a_cycle_through_a_lazy_import_is_found() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_built_in_plugins_do_not_import_each_other() -> None:
+    """Each plugin reaches another only through hooks and the registry (a plugin's helper
+    module, such as storage_query beside storage_fsspec, is not a plugin of its own)."""
+    known = module_files()
+    plugins = {module: module.split(".")[2] for module in BUILTIN_PLUGINS}
+    crossings = []
+    for module, path in known.items():
+        owner = next(
+            (p for m, p in plugins.items() if module == m or module.startswith(m + ".")), None
+        )
+        if owner is None:
+            continue
+        for target in imported(module, path, known):
+            other = next(
+                (p for m, p in plugins.items() if target == m or target.startswith(m + ".")), None
+            )
+            if other is not None and other != owner:
+                crossings.append(f"{module} -> {target}")
+    assert len(plugins) >= 14 and crossings == []

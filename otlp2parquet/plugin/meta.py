@@ -28,6 +28,7 @@ _SHAPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "defaults": ("a dict", lambda v: isinstance(v, Mapping)),
     "fallback": ("True or False", lambda v: isinstance(v, bool)),
     "cold_start": ("True or False", lambda v: isinstance(v, bool)),
+    "lite_factory": ("a callable", callable),
 }
 #: The ``**meta`` keys each kind accepts (``section`` names where its options live, any kind).
 META_KEYS: dict[str, frozenset[str]] = {
@@ -35,7 +36,7 @@ META_KEYS: dict[str, frozenset[str]] = {
     "schema_mapper": frozenset({"section", "signal", "tables"}),
     "partitioner": frozenset({"section"}),
     "storage_backend": frozenset({"section", "url_schemes", "from_url", "query"}),
-    "catalog": frozenset({"section"}),
+    "catalog": frozenset({"section", "lite_factory"}),
     "platform": frozenset({"section", "detect_env", "defaults", "fallback", "cold_start"}),
 }
 #: Keys a kind must declare: the pipeline selects a mapper by signal and loads its tables.

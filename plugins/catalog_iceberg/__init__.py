@@ -10,7 +10,7 @@ pyiceberg is imported only when a catalog is built, never at registration.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from otlp2parquet import hookimpl
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from otlp2parquet.types import StorageBackend
 
     from .catalog import IcebergCatalog
+    from .lite.iceberg_rest import LiteIcebergCatalog, ObjectIO
 
 
 #: Packages each catalog type needs besides pyiceberg (checked without importing them).
@@ -50,6 +51,27 @@ def make_iceberg(
     return IcebergCatalog(settings, storage, schemas)
 
 
+def make_lite_iceberg(
+    options: dict[str, Any],
+    storage: ObjectIO,
+    schemas: Mapping[str, TableSchema],
+    send: Callable[..., Any],
+    data_url: Callable[[str], str],
+) -> LiteIcebergCatalog:
+    """The Worker's catalog: appends through the Iceberg REST protocol in pure Python
+    (``lite/``), with ``send`` for the HTTP requests; ConfigError naming what ``[iceberg]``
+    lacks."""
+    from .lite.iceberg_rest import LiteIcebergCatalog
+    from .lite.rest_catalog import RestCatalogClient, RestSettings
+
+    settings = RestSettings.from_options(options)
+    return LiteIcebergCatalog(
+        settings, RestCatalogClient(settings, send), storage, schemas, data_url
+    )
+
+
 @hookimpl
 def register_catalogs(register: Any) -> None:
-    register(name="iceberg", factory=make_iceberg, section="iceberg")
+    register(
+        name="iceberg", factory=make_iceberg, section="iceberg", lite_factory=make_lite_iceberg
+    )
