@@ -16,6 +16,7 @@ from otlp2parquet.telemetry.metrics import Telemetry
 from support import hook_calls
 from support.rest_catalog import RestCatalog
 from support.s3 import S3_KEY, S3_REGION, S3_SECRET, create_bucket, free_port
+from support.settings import settings_layer
 
 TESTS = Path(__file__).parent
 #: Meta-tests that read what the rest of the session did; they run last.
@@ -127,11 +128,6 @@ def rest_catalog(
     with RestCatalogServer(properties, token=setup.token, prefix=setup.warehouse) as server:
         setup.server = server
         yield setup
-
-
-def settings_layer(settings: dict[str, Any]) -> dict[str, tuple[Any, str]]:
-    """``storage__backend="memory"`` → ``{"storage.backend": ("memory", "test")}``."""
-    return {key.replace("__", "."): (value, "test") for key, value in settings.items()}
 
 
 @pytest.fixture

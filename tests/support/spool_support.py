@@ -17,6 +17,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from otlp2parquet.assembly import bootstrap
 from otlp2parquet.pipeline.arrow import Pipeline
+from support.settings import settings_layer
 
 PROTOBUF = "application/x-protobuf"
 #: 2024-05-06T07:00:00Z in nanoseconds.
@@ -45,7 +46,7 @@ def logs_body(ids: Iterable[int], service: str = "checkout", hour: int = 0) -> b
 
 def build(tmp: Path, **settings: Any) -> Pipeline:
     """A server pipeline writing to ``tmp/lake`` with its spool open (and replayed)."""
-    cli = {key.replace("__", "."): (value, "test") for key, value in settings.items()}
+    cli = settings_layer(settings)
     cli.setdefault("storage.fs.path", (str(tmp / "lake"), "test"))
     cli.setdefault("batch.max_age_secs", (3600, "test"))
     cli.setdefault("batch.retry_initial_secs", (0.01, "test"))

@@ -14,6 +14,7 @@ from otlp2parquet.assembly import bootstrap
 from otlp2parquet.pipeline.arrow import Pipeline
 from otlp2parquet.schema.tables import TableSchema
 from otlp2parquet.types import Partition
+from support.settings import settings_layer
 
 HOUR_US = 3_600_000_000
 #: 2024-05-06T07:00:00Z in microseconds.
@@ -92,7 +93,7 @@ NOT_WRITE_PATH = ["decode_protobuf", "decode_json", "map_logs", "map_traces", "m
 def build_pipeline(cwd: Path, **settings: Any) -> Pipeline:
     """A real pipeline from the built-in write-path plugins, configured by ``settings``
     (``storage__backend="memory"`` sets ``storage.backend``), with the hand-built schemas."""
-    cli = {key.replace("__", "."): (value, "test") for key, value in settings.items()}
+    cli = settings_layer(settings)
     cli.setdefault("plugins.disable", (NOT_WRITE_PATH, "test"))
     pipeline = bootstrap(None, cli, env={}, cwd=cwd).pipeline()
     pipeline.schemas.update({LOGS.name: LOGS, GAUGE.name: GAUGE})

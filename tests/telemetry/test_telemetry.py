@@ -33,6 +33,7 @@ from otlp2parquet.schema.tables import load_table_schema
 from otlp2parquet.telemetry.metrics import Telemetry, _StateCollector, reason_of
 from otlp2parquet.telemetry.self_export import SelfExporter, snapshot
 from support.server_fakes import FakePipeline, make_client, make_handler, post
+from support.settings import settings_layer
 from support.signal_samples import example
 
 JSON = "application/json"
@@ -53,7 +54,7 @@ def make_pipeline(tmp_path: Path, telemetry: Telemetry, **settings: Any) -> Pipe
         "storage.memory.path": (f"/telemetry-{uuid.uuid4().hex}", "test"),
         "batch.enabled": (False, "test"),
     }
-    cli.update({key.replace("__", "."): (v, "test") for key, v in settings.items()})
+    cli.update(settings_layer(settings))
     pipeline = bootstrap(None, cli, env={}, cwd=tmp_path, telemetry=telemetry).pipeline()
     telemetry.watch(pipeline)
     return pipeline

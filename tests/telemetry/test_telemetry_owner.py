@@ -15,6 +15,7 @@ from otlp2parquet.plugins.platform_lambda import LambdaApp
 from otlp2parquet.plugins.platform_server.companions import Companions
 from otlp2parquet.telemetry import metrics
 from otlp2parquet.telemetry.metrics import Telemetry
+from support.settings import settings_layer
 from support.signal_samples import example
 
 JSON = "application/json"
@@ -26,7 +27,7 @@ def runtime(tmp_path: Path, telemetry: Telemetry | None = None, **settings: Any)
         "storage.memory.path": (f"/owner-{uuid.uuid4().hex}", "test"),
         "batch.enabled": (False, "test"),
     }
-    cli.update({key.replace("__", "."): (v, "test") for key, v in settings.items()})
+    cli.update(settings_layer(settings))
     return bootstrap(None, cli, env={}, cwd=tmp_path, telemetry=telemetry)
 
 
