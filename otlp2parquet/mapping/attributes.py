@@ -29,6 +29,8 @@ KV_CACHE_SIZE = 1 << 16
 #: Map columns of a few attribute lists (``_GROUPS_CACHED`` at most) kept between calls.
 GROUPS_CACHE_SIZE = 1024
 _GROUPS_CACHED = 16
+#: ... holding this many attributes at most, so that the cache never keeps a huge list alive.
+_GROUP_ITEMS_CACHED = 1024
 #: Up to this many distinct KeyValues in a call are all cached, misses parsed one by one with
 #: upb; beyond, those seen once are parsed in bulk and not cached.
 _FEW = 64
@@ -39,7 +41,7 @@ _groups_cache: dict[tuple[Any, ...], pa.Array] = {}
 def attribute_maps(groups: Sequence[Sequence[Any]], map_type: pa.DataType) -> pa.Array:
     """One map per list of attributes. A few lists (resources, scopes) are looked up whole
     first: the same resources come back request after request."""
-    if len(groups) > _GROUPS_CACHED:
+    if len(groups) > _GROUPS_CACHED or sum(map(len, groups)) > _GROUP_ITEMS_CACHED:
         return _attribute_maps(groups, map_type)
     key = (map_type, *map(tuple, groups))
     try:

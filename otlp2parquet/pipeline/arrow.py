@@ -23,6 +23,7 @@ from otlp2parquet.engine.arrow_writer import ParquetWriter
 from otlp2parquet.errors import CatalogError, Otlp2ParquetError, StorageError, UnsupportedMediaType
 from otlp2parquet.http.bodies import decompress, media_type
 from otlp2parquet.pipeline.batcher import Batcher
+from otlp2parquet.pipeline.limits import RecordLimit
 from otlp2parquet.plugin.registry import Registry
 from otlp2parquet.schema.tables import TableSchema, load_table_schema
 from otlp2parquet.telemetry.metrics import Telemetry
@@ -76,6 +77,7 @@ class Pipeline:
         #: The server's spool (``Runtime.pipeline(durable=True)``), or ``NoDurability``.
         self.durability = durability
         self.max_payload_bytes = int(config.get("request.max_payload_bytes"))
+        self.record_limit = RecordLimit(int(config.get("request.max_records")))
         self.decoders = self._build_decoders()
         self.schemas: dict[str, TableSchema] = {}
         self.mappers = self._build_mappers()
@@ -152,7 +154,7 @@ class Pipeline:
                 + ", ".join(self.media_types)
             )
         data = decompress(body, content_encoding, self.max_payload_bytes)
-        return decoder.decode(data, signal), data
+        return self.record_limit.decode(decoder, data, signal), data
 
     def ingest(
         self,

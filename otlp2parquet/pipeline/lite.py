@@ -28,6 +28,7 @@ from otlp2parquet.errors import (
     UnsupportedMediaType,
 )
 from otlp2parquet.http.bodies import decompress, media_type
+from otlp2parquet.pipeline.limits import RecordLimit
 from otlp2parquet.plugin.registry import Registry
 from otlp2parquet.schema.tables import TableSchema, load_table_schema
 from otlp2parquet.telemetry.metrics import Telemetry
@@ -76,6 +77,7 @@ class LitePipeline:
         self.pm = pm
         self.telemetry = telemetry if telemetry is not None else Telemetry()
         self.max_payload_bytes = int(config.get("request.max_payload_bytes"))
+        self.record_limit = RecordLimit(int(config.get("request.max_records")))
         self.decoders: dict[str, Decoder] = {}
         for component in registry.all("decoder"):
             decoder = component.factory(config.section(component.section))
@@ -135,7 +137,8 @@ class LitePipeline:
                 f"unsupported Content-Type {content_type!r}; use one of "
                 + ", ".join(self.media_types)
             )
-        return decoder.decode(decompress(body, content_encoding, self.max_payload_bytes), signal)
+        data = decompress(body, content_encoding, self.max_payload_bytes)
+        return self.record_limit.decode(decoder, data, signal)
 
     def ingest(
         self,

@@ -33,6 +33,24 @@ class ProtobufDecoder:
             "metrics": ExportMetricsServiceRequest,
         }
 
+    def count_records(self, body: bytes, signal: str) -> int | None:
+        """The records ``body`` holds, read without parsing the records themselves (they stay
+        bytes in a record view, so this costs a few bytes per record); None when the body does
+        not parse that far (``decode`` then says why)."""
+        from google.protobuf.message import DecodeError as ProtobufError
+
+        from otlp2parquet.mapping.wire.protoview import record_view_types
+        from otlp2parquet.pipeline.limits import count_records
+
+        kind = self.types.get(signal)
+        if kind is None:
+            return None
+        try:
+            view = record_view_types()[kind.DESCRIPTOR.full_name].FromString(body)
+        except ProtobufError:
+            return None
+        return count_records(signal, [view])
+
     def decode(self, body: bytes, signal: str) -> list[Any]:
         from google.protobuf.message import DecodeError as ProtobufError
 

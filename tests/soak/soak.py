@@ -37,6 +37,7 @@ from support.outage_support import config, landed
 from support.s3 import create_bucket, free_port
 from support.spool_support import PROTOBUF, logs_body
 from support.tcp_proxy import TcpProxy
+from support.wire_support import degenerate_bodies
 
 log = logging.getLogger("soak")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -45,6 +46,8 @@ HOSTILE = [
     (gzip.compress(b"\x00" * (64 << 20)), PROTOBUF, "gzip"),  # inflates past the limit
     (b"{" * 10_000, "application/json", None),
     (b"not a trace", "application/json", None),
+    # decode amplification: 4 MiB of degenerate records in a few KB of gzip
+    *((gzip.compress(body), PROTOBUF, "gzip") for body in degenerate_bodies(4 << 20).values()),
 ]
 
 

@@ -74,6 +74,7 @@ class WireRows(Sequence[Any]):
     def __init__(self, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, descriptor: Any):
         self.buf, self.starts, self.ends, self.descriptor = buf, starts, ends, descriptor
         self._scan: Scan | None = None
+        self._declined: str | None = None
         self._messages: list[Any] | None = None
         self._items: list[bytes] | None = None
 
@@ -112,7 +113,13 @@ class WireRows(Sequence[Any]):
 
     def scan(self) -> Scan:
         if self._scan is None:
-            self._scan = scan(self.buf, self.starts, self.ends)
+            if self._declined is not None:
+                raise Unsupported(self._declined)
+            try:
+                self._scan = scan(self.buf, self.starts, self.ends)
+            except Unsupported as exc:  # declined once, declined for every column
+                self._declined = str(exc)
+                raise
         return self._scan
 
     def number_of(self, field: Any) -> int:

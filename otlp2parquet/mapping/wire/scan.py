@@ -24,6 +24,12 @@ import pyarrow as pa
 PAD = 16
 #: Up to this many bytes in all, ``binary_ranges`` gathers with numpy (else Arrow copies).
 _GATHER_BYTES = 1 << 14
+#: A round costs a few numpy calls whatever its size, so rounds must be shared by many
+#: messages: past ``_FREE_ROUNDS`` rounds, a scan averaging fewer than ``_MIN_PER_ROUND``
+#: occurrences per round (a few messages with very many fields) is declined, and the caller
+#: reads those messages with upb, which skips unknown fields at C speed.
+_FREE_ROUNDS = 128
+_MIN_PER_ROUND = 32
 
 
 class Unsupported(Exception):
@@ -131,6 +137,8 @@ def scan(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Scan:
                 fields.setdefault(number, []).append((at + done).astype(np.int32))
         parts.append((active, tags, value, length, size_of_round))
         done += size_of_round
+        if len(parts) > _FREE_ROUNDS and done < len(parts) * _MIN_PER_ROUND:
+            raise Unsupported(f"{len(parts)} rounds for {done} fields: too few messages per round")
         if everyone:
             pos = here
         else:
