@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from typing import Any
 
 from otlp2parquet.assembly import Adjust, Runtime, bootstrap
 from otlp2parquet.telemetry.logs import setup_logging
+from otlp2parquet.telemetry.redaction import Redactor
 
 
 def runtime_from_args(
@@ -26,5 +28,9 @@ def runtime_from_args(
     if args.log_format:
         cli["server.log_format"] = (args.log_format, "--log-format")
     runtime = bootstrap(args.config, cli, adjust=adjust, output=output)
-    setup_logging(runtime.config.get("server.log_level"), runtime.config.get("server.log_format"))
+    setup_logging(
+        runtime.config.get("server.log_level"),
+        runtime.config.get("server.log_format"),
+        Redactor.from_config(runtime.config, os.environ),
+    )
     return runtime

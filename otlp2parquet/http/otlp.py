@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -23,6 +24,7 @@ from otlp2parquet.http.bodies import check_encoding, check_size, media_type
 from otlp2parquet.http.errors import HttpError
 from otlp2parquet.http.responses import Response, error_response, export_response
 from otlp2parquet.telemetry.metrics import Telemetry
+from otlp2parquet.telemetry.redaction import Redactor
 
 if TYPE_CHECKING:
     from otlp2parquet.config.layers import Config
@@ -64,8 +66,11 @@ class OtlpHttp:
         auth: Authenticator | None = None,
         cors_allow_origins: tuple[str, ...] = (),
         telemetry: Telemetry | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.pipeline = pipeline
+        #: masks secrets in error messages and in the request log lines
+        self.redactor = redactor if redactor is not None else Redactor()
         #: counts every export request; ``/metrics`` renders it (a disabled one by default)
         self.telemetry = telemetry if telemetry is not None else Telemetry()
         self.max_payload_bytes = max_payload_bytes
@@ -87,6 +92,7 @@ class OtlpHttp:
             auth=Authenticator.from_config(config),
             cors_allow_origins=tuple(config.get("server.cors_allow_origins") or ()),
             telemetry=telemetry,
+            redactor=Redactor.from_config(config, os.environ),
         )
 
     # -- entry point ------------------------------------------------------------------------
@@ -100,8 +106,8 @@ class OtlpHttp:
         try:
             response = self._route(method.upper(), path, lowered, body)
         except Exception as exc:  # every error becomes a response, in error_response
-            response = error_response(exc, lowered.get("content-type"))
-            detail, error = str(exc), exc
+            response = error_response(exc, lowered.get("content-type"), self.redactor)
+            detail, error = self.redactor.redact(str(exc)), exc
         self._add_cors(lowered, response)
         self._log(method, path, response, started, detail)
         if path in SIGNAL_PATHS and method.upper() == "POST":
@@ -113,7 +119,7 @@ class OtlpHttp:
         """The response for an error an adapter met before ``handle`` (e.g. a body the server
         refused while receiving it)."""
         lowered = {k.lower(): v for k, v in headers.items()}
-        response = error_response(exc, lowered.get("content-type"))
+        response = error_response(exc, lowered.get("content-type"), self.redactor)
         self._add_cors(lowered, response)
         return response
 

@@ -23,6 +23,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from otlp2parquet.errors import Otlp2ParquetError
 from otlp2parquet.http.bodies import media_type
 from otlp2parquet.http.errors import RETRY_STATUSES, status_of
+from otlp2parquet.telemetry.redaction import Redactor
 from otlp2parquet.types import IngestResult
 
 log = logging.getLogger(__name__)
@@ -106,12 +107,14 @@ def status_response(
     return Response(status, [("Content-Type", mtype), *(headers or [])], encode(body, mtype))
 
 
-def error_response(exc: BaseException, content_type: str | None) -> Response:
+def error_response(
+    exc: BaseException, content_type: str | None, redactor: Redactor | None = None
+) -> Response:
     """The one mapping of an exception to an OTLP/HTTP error response. Errors of our own tree
-    keep their message and get the status of ``http.errors``; anything else is a logged 500
-    whose details stay here."""
+    keep their message (secrets masked by ``redactor``) and get the status of
+    ``http.errors``; anything else is a logged 500 whose details stay here."""
     if isinstance(exc, Otlp2ParquetError):
-        status, message = status_of(exc), str(exc)
+        status, message = status_of(exc), (redactor or Redactor()).redact(str(exc))
     else:
         log.error("unexpected error while handling a request", exc_info=exc)
         status, message = 500, "internal error; the server log has the details"

@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Any
 
+from otlp2parquet.telemetry.redaction import RedactingFilter, Redactor
+
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 LEVELS = {"trace": "DEBUG", "warn": "WARNING"}
 
@@ -26,13 +28,16 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def setup_logging(level: str = "info", fmt: str = "text") -> None:
-    """Configure the root logger once for a process (CLI, server, Lambda)."""
+def setup_logging(level: str = "info", fmt: str = "text", redactor: Redactor | None = None) -> None:
+    """Configure the root logger once for a process (CLI, server, Lambda). Every line goes
+    through ``redactor`` (credential-carrying fields are masked even without one)."""
     name = LEVELS.get(level.lower(), level.upper())
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
@@ -42,5 +47,6 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+    handler.addFilter(RedactingFilter(redactor or Redactor()))
     root.addHandler(handler)
     root.setLevel(name)

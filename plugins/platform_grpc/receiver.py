@@ -12,6 +12,7 @@ with the delay, inside the ``google.rpc.Status`` details and also as the
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -26,6 +27,7 @@ from otlp2parquet.http.auth import Authenticator
 from otlp2parquet.http.otlp import DRAIN_RETRY_AFTER
 from otlp2parquet.http.responses import DEFAULT_RETRY_AFTER, export_response
 from otlp2parquet.telemetry.metrics import Telemetry
+from otlp2parquet.telemetry.redaction import Redactor
 
 from .errors import RETRY_CODES, code_of
 
@@ -44,11 +46,14 @@ PROTOBUF = "application/x-protobuf"
 _STATUS = {code.value[0]: code for code in grpc.StatusCode}
 
 
-def status_for(exc: BaseException) -> tuple[status_pb2.Status, bytes | None]:
-    """The ``google.rpc.Status`` for an error, and the serialized RetryInfo when the client
-    should retry. The table of ``platform_grpc.errors`` decides the code."""
+def status_for(
+    exc: BaseException, redactor: Redactor | None = None
+) -> tuple[status_pb2.Status, bytes | None]:
+    """The ``google.rpc.Status`` for an error (secrets masked by ``redactor``), and the
+    serialized RetryInfo when the client should retry. The table of ``platform_grpc.errors``
+    decides the code."""
     if isinstance(exc, Otlp2ParquetError):
-        code, message = code_of(exc), str(exc)
+        code, message = code_of(exc), (redactor or Redactor()).redact(str(exc))
     else:
         log.error("unexpected error while handling an OTLP/gRPC request", exc_info=exc)
         code, message = grpc.StatusCode.INTERNAL, "internal error; the server log has the details"
@@ -76,8 +81,10 @@ class GrpcReceiver:
         origin: str = "server.grpc_listen_addr",
         reuse_port: bool = False,
         telemetry: Telemetry | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.redactor = redactor if redactor is not None else Redactor()
         self.telemetry = telemetry if telemetry is not None else Telemetry()
         self.listen_addr = listen_addr
         self.threads = threads
@@ -106,6 +113,7 @@ class GrpcReceiver:
             origin=f"server.grpc_listen_addr from {config.origin('server.grpc_listen_addr')}",
             reuse_port=int(options.get("workers") or 1) > 1,
             telemetry=telemetry,
+            redactor=Redactor.from_config(config, os.environ),
         )
 
     def start(self) -> int:
@@ -178,7 +186,7 @@ class GrpcReceiver:
         if error is None:
             log.debug("gRPC %s export -> OK", signal, extra={"signal": signal})
             return body
-        status, retry_info = status_for(error)
+        status, retry_info = status_for(error, self.redactor)
         code = _STATUS.get(status.code, grpc.StatusCode.UNKNOWN)
         level = logging.WARNING if code in RETRY_CODES else logging.INFO
         log.log(

@@ -104,7 +104,12 @@ class Handler:
 
                 env = dict(os.environ if env is None else env)
                 env.setdefault(DETECT_ENV, "otlp2parquet")  # the handler is Lambda by definition
-                self._app = LambdaApp(bootstrap(env=env))
+                from otlp2parquet.telemetry import redaction
+
+                runtime = bootstrap(env=env)
+                # the Lambda runtime owns the log handlers: mask secrets on each of them
+                redaction.install(redaction.Redactor.from_config(runtime.config, env))
+                self._app = LambdaApp(runtime)
                 log.info("bootstrapped the lambda platform", extra={"platform": "lambda"})
             return self._app
 

@@ -31,7 +31,8 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``otlp2parquet serve`` with ``config`` (TOML text) writing under ``tmp/data``."""
+    """``otlp2parquet serve`` with ``config`` (TOML text) writing under ``tmp/data`` (or to the
+    configured storage, with ``output=False``)."""
 
     def __init__(
         self,
@@ -39,8 +40,10 @@ class ServerProcess:
         config: str = "",
         env: dict[str, str] | None = None,
         args: tuple[str, ...] = (),
+        output: bool = True,
     ) -> None:
         self.tmp = tmp
+        self.output = output
         self.args = args  # more ``serve`` flags
         self.data = tmp / "data"
         self.port = free_port()
@@ -55,8 +58,8 @@ class ServerProcess:
     def start(self, timeout: float = 20.0) -> ServerProcess:
         command = [
             sys.executable, "-m", "otlp2parquet", "--config", str(self.config_file), "serve",
-            "--host", "127.0.0.1", "--port", str(self.port), "--output", str(self.data),
-            *self.args,
+            "--host", "127.0.0.1", "--port", str(self.port),
+            *(("--output", str(self.data)) if self.output else ()), *self.args,
         ]  # fmt: skip
         with self.log_file.open("wb") as log:
             self.proc = subprocess.Popen(

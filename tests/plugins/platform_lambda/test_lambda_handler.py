@@ -55,3 +55,22 @@ def test_the_module_entry_points_use_the_containers_handler(
         assert platform_lambda.get_app() is platform_lambda.CONTAINER.app()
     finally:
         platform_lambda.reset()
+
+
+def test_the_runtime_log_handlers_mask_secrets_from_the_first_invocation(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The Lambda runtime owns the root log handlers (caplog's stands in for its
+    LambdaLoggerHandler here); the handler puts the redaction filter on them at bootstrap."""
+    import logging
+
+    token = "lambda-bearer-token-0007"
+    keeper = Handler()
+    try:
+        keeper.app({**ENV, "OTLP2PARQUET_AUTH_BEARER_ENABLED": "true",
+                    "OTLP2PARQUET_AUTH_BEARER_TOKEN": token})  # fmt: skip
+        with caplog.at_level(logging.DEBUG):
+            logging.getLogger("botocore.endpoint").debug("headers={'Authorization': b'%s'}", token)
+        assert token not in caplog.text and "Authorization" in caplog.text
+    finally:
+        keeper.reset()
