@@ -76,7 +76,10 @@ def register_storage_backends(register: Register) -> None:
 
     Options live in ``storage.<name>``. ``factory(options) -> StorageBackend``. ``put`` must be
     atomic: a reader never sees a partial object. Failures raise ``StorageError``; a missing
-    optional package raises ``MissingExtra`` naming the extra.
+    optional package raises ``MissingExtra`` naming the extra. A backend that makes puts
+    atomic with temp files may offer ``remove_stale_temps(prefixes) -> list[str]``: the
+    server calls it in the background at start with the table directories, to remove the
+    temp files of writes killed mid-way.
 
     Meta: ``url_schemes`` (the ``--output`` URL schemes selecting it, such as ``("s3", "s3a")``;
     ``file`` also takes plain paths) with ``from_url`` (``rest -> options``: the URL after

@@ -14,11 +14,14 @@ other compatible servers; ``gcs`` also honours ``STORAGE_EMULATOR_HOST`` as Goog
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import os
 import re
+import socket
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +36,11 @@ from .storage_query import QUERY
 
 _UNSAFE_KEY = re.compile(r"[\x00-\x1f\x7f\\]")
 _TEMP_SUFFIX = ".tmp"
+#: ``.<file name>.<host>.<pid>.<random>.tmp``: who wrote a temp file, so that a later start
+#: removes it only when that process is gone (host: 8 hex digits of a hash of the hostname).
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<host>[0-9a-f]{8})\.(?P<pid>\d+)\.[0-9a-f]{32}\.tmp$")
+#: Temp files older than this are removed whoever wrote them (a write takes seconds).
+STALE_TEMP_SECS = 3600.0
 
 
 def check_key(key: str) -> str:
@@ -123,6 +131,26 @@ class FsspecStorage:
         with self._failures("delete", key):
             self.fs.rm_file(self.path(key))
 
+    def remove_stale_temps(self, prefixes: Iterable[str]) -> list[str]:
+        """Remove the hidden temp files that writes killed mid-way left under ``prefixes``
+        (the table directories) of a local root: those written by a process of this host that
+        no longer runs, and any older than ``STALE_TEMP_SECS``. Returns their paths; a no-op
+        for object stores, whose puts are atomic."""
+        if not self.local:
+            return []
+        removed = []
+        now = time.time()
+        for prefix in prefixes:
+            top = os.path.join(self.root, check_key(prefix))
+            for directory, _, files in os.walk(top):
+                for name in files:
+                    path = os.path.join(directory, name)
+                    if _is_temp(name) and _stale(path, name, now):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(path)
+                            removed.append(path)
+        return removed
+
     def check(self) -> None:
         """Raise StorageError unless the root is reachable (and writable, on local disk)."""
         with self._failures("reach", ""):
@@ -144,11 +172,41 @@ def _is_temp(name: str) -> bool:
     return name.startswith(".") and name.endswith(_TEMP_SUFFIX)
 
 
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _stale(path: str, name: str, now: float) -> bool:
+    """Whether the temp file ``name`` at ``path`` belongs to no running write."""
+    try:
+        if now - os.stat(path).st_mtime > STALE_TEMP_SECS:
+            return True
+    except FileNotFoundError:
+        return False
+    match = _TEMP_NAME.match(name)
+    if match is None or match["host"] != _HOST:
+        return False  # another host's, or not ours: only by age
+    pid = int(match["pid"])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def temp_path(path: str) -> str:
+    """Where a write of ``path`` goes first: a hidden file beside it naming this process."""
+    directory, name = os.path.split(path)
+    return os.path.join(directory, f".{name}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+
+
 def _write_local(path: str, data: bytes) -> None:
     """Temp file in the same directory, fsync, rename: the file appears whole or not at all."""
-    directory, name = os.path.split(path)
-    os.makedirs(directory, exist_ok=True)
-    temp = os.path.join(directory, f".{name}.{uuid.uuid4().hex}{_TEMP_SUFFIX}")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temp = temp_path(path)
     try:
         with open(temp, "wb") as handle:
             handle.write(data)

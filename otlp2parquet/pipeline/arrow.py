@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -279,7 +279,23 @@ class Pipeline:
         return cast("Spool", self.durability) if self.durability.enabled else None
 
     def start(self) -> None:
+        """Start the batcher's flush thread, and remove (in the background) the temp files
+        that writes killed mid-way left in the table directories."""
         self.batcher.start()
+        remove = getattr(self.storage, "remove_stale_temps", None)
+        if remove is not None:
+            threading.Thread(
+                target=self._remove_stale_temps, args=(remove,), name="stale-temps", daemon=True
+            ).start()
+
+    def _remove_stale_temps(self, remove: Callable[[list[str]], list[str]]) -> None:
+        try:
+            removed = remove(sorted(self.schemas))
+        except OSError as exc:
+            log.warning("could not look for temp files left by killed writes: %s", exc)
+            return
+        if removed:
+            log.info("removed %d temp file(s) left by writes killed mid-way", len(removed))
 
     def flush(self) -> list[WrittenFile]:
         """Write everything buffered now; returns the files this flush wrote (StorageError
