@@ -13,6 +13,7 @@ other compatible servers; ``gcs`` also honours ``STORAGE_EMULATOR_HOST`` as Goog
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import hashlib
 import importlib
@@ -131,7 +132,7 @@ class FsspecStorage:
         with self._failures("delete", key):
             self.fs.rm_file(self.path(key))
 
-    def remove_stale_temps(self, prefixes: Iterable[str]) -> list[str]:
+    def remove_stale_temps(self, prefixes: Iterable[str]) -> builtins.list[str]:
         """Remove the hidden temp files that writes killed mid-way left under ``prefixes``
         (the table directories) of a local root: those written by a process of this host that
         no longer runs, and any older than ``STALE_TEMP_SECS``. Returns their paths; a no-op
