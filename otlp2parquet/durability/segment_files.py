@@ -75,7 +75,7 @@ class SegmentWriter:
     # -- writing (lock held) ---------------------------------------------------------------
     def write(self, record: bytes) -> int:
         """Append one record; returns its ticket for ``sync``. StorageError when the disk
-        refuses (the segment is closed then, so a torn record can only end a segment)."""
+        refuses; the refused write leaves nothing behind (``_undo``)."""
         try:
             if self._fd is None:
                 self.active, self.next_segment = self.next_segment, self.next_segment + 1
@@ -88,8 +88,7 @@ class SegmentWriter:
                 self.sizes[self.active] = len(MAGIC)
             _write_all(self._fd, record)
         except OSError as exc:
-            if self._fd is not None:
-                self.retire()
+            self._undo()
             raise StorageError(f"cannot write the spool in {self.directory}: {exc}") from exc
         self.sizes[self.active] += len(record)
         self._written += 1
@@ -97,6 +96,26 @@ class SegmentWriter:
         if self.sizes[self.active] >= self.segment_bytes:
             self.retire()
         return ticket
+
+    def _undo(self) -> None:
+        """After a write the disk refused: cut the torn tail off the active segment and stop
+        appending to it, or remove it when it holds no record (a full disk would otherwise
+        leave one empty segment per refused request). If even that fails, a torn record can
+        still only end a segment, which replay handles as damage."""
+        if self._fd is None:
+            return
+        number, size = self.active, self.sizes.get(self.active, 0)
+        try:
+            if size <= len(MAGIC):
+                os.close(self._fd)
+                self._fd = None
+                (self.directory / segment_name(number)).unlink()
+                self.sizes.pop(number, None)
+                return
+            os.ftruncate(self._fd, size)
+        except OSError as exc:
+            log.warning("could not undo a refused spool write in segment %d: %s", number, exc)
+        self.retire()
 
     def retire(self) -> None:
         """Stop appending to the active segment; the next write starts a new one."""

@@ -226,7 +226,7 @@ def test_spool_off_for_memory_backend_and_without_batching(tmp_path: Path) -> No
     assert build(tmp_path, durability__enabled=False).spool is None
 
 
-def test_disk_errors_are_503_and_a_torn_record_ends_its_segment(
+def test_disk_errors_are_503_and_a_refused_write_leaves_nothing_behind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
     from otlp2parquet.durability import segment_files as spool_writer
@@ -235,6 +235,8 @@ def test_disk_errors_are_503_and_a_torn_record_ends_its_segment(
     handler = OtlpHttp(pipeline, max_payload_bytes=1 << 20)
     headers = {"Content-Type": PROTOBUF}
     assert handler.handle("POST", "/v1/logs", headers, logs_body([0, 1])).status == 200
+    (first,) = segments(pipeline)
+    size = first.stat().st_size
     real = spool_writer._write_all
 
     def torn(fd: int, data: bytes) -> None:
@@ -244,13 +246,17 @@ def test_disk_errors_are_503_and_a_torn_record_ends_its_segment(
     monkeypatch.setattr(spool_writer, "_write_all", torn)
     response = handler.handle("POST", "/v1/logs", headers, logs_body([2]))
     assert response.status == 503 and int(response.header("Retry-After") or 0) >= 1
+    assert segments(pipeline) == [first] and first.stat().st_size == size  # torn tail cut off
+    response = handler.handle("POST", "/v1/logs", headers, logs_body([4]))
+    assert response.status == 503  # refused in a new segment: the segment goes too
+    assert segments(pipeline) == [first]
     monkeypatch.setattr(spool_writer, "_write_all", real)
     assert handler.handle("POST", "/v1/logs", headers, logs_body([3])).status == 200
-    assert len(segments(pipeline)) == 2  # the torn record closed the first segment
+    assert len(segments(pipeline)) == 2  # the refused write closed the first segment
     crash(pipeline)
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.WARNING):
         again = build(tmp_path)
-    assert "1 intact record(s) recovered" in caplog.text
+    assert "damaged" not in caplog.text and "recovered" not in caplog.text, caplog.text
     again.close()
     counts = landed(tmp_path / "lake")
     assert counts == {"rec-0": 1, "rec-1": 1, "rec-3": 1}  # rec-2 was refused: not buffered

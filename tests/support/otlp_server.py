@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -41,9 +42,11 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         args: tuple[str, ...] = (),
         output: bool = True,
+        preexec: Callable[[], None] | None = None,
     ) -> None:
         self.tmp = tmp
         self.output = output
+        self.preexec = preexec  # run in the child before exec (resource limits)
         self.args = args  # more ``serve`` flags
         self.data = tmp / "data"
         self.port = free_port()
@@ -63,7 +66,12 @@ class ServerProcess:
         ]  # fmt: skip
         with self.log_file.open("wb") as log:
             self.proc = subprocess.Popen(
-                command, cwd=self.tmp, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                command,
+                cwd=self.tmp,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=self.preexec,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
