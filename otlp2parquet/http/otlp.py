@@ -71,6 +71,8 @@ class OtlpHttp:
         self.max_payload_bytes = max_payload_bytes
         self.auth = auth
         self.cors_allow_origins = frozenset(cors_allow_origins)
+        #: the readiness check behind ``/ready`` (the server wraps it in a ``ReadinessProbe``)
+        self.readiness: Callable[[], None] = pipeline.check_ready
         self._lock = threading.Condition()
         self._inflight = 0
         self._draining = False
@@ -129,7 +131,7 @@ class OtlpHttp:
             if method != "GET":
                 raise _method_not_allowed(method, path, "GET")
             if path == READY_PATH:
-                self._check_ready()
+                self._check_ready(headers)
             return _json(200, {"status": "ok" if path == HEALTH_PATH else "ready"})
         raise HttpError(404, f"no such path {path!r}; OTLP/HTTP paths are {', '.join(PATHS)}")
 
@@ -191,10 +193,10 @@ class OtlpHttp:
         with self._lock:
             return self._lock.wait_for(lambda: self._inflight == 0, timeout)
 
-    def _check_ready(self) -> None:
+    def _check_ready(self, headers: dict[str, str]) -> None:
         if self._draining:
             raise Unavailable("draining: the server is shutting down")
-        self.pipeline.check_ready()
+        self.readiness()
 
     # -- CORS -------------------------------------------------------------------------------
     def _allowed_origin(self, origin: str | None) -> str | None:

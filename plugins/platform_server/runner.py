@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from otlp2parquet.errors import ConfigError, Otlp2ParquetError, PayloadTooLarge
 from otlp2parquet.http.errors import HttpError
 from otlp2parquet.http.otlp import OtlpHttp
+from otlp2parquet.http.readiness import ReadinessProbe
 
 from .companions import Companions
 
@@ -63,6 +64,12 @@ def serve(
     _warm_pyarrow()
     pipeline = runtime.pipeline(durable=True)  # replays what a previous run did not write
     handler = OtlpHttp.from_config(runtime.config, pipeline, runtime.telemetry)
+    # /ready's storage check runs off the request threads, bounded; a quarter of them may wait
+    handler.readiness = ReadinessProbe(
+        pipeline.check_ready,
+        float(options["ready_timeout_secs"]),
+        max_waiters=max(1, int(options["threads"]) // 4),
+    )
     limit = handler.max_payload_bytes
     socket_map: dict[int, Any] = {}
     addr = options["listen_addr"]
