@@ -3,6 +3,7 @@ needs, and a 503's details (endpoint, bucket, prefix) reach only authenticated c
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import threading
@@ -19,6 +20,7 @@ from support.s3 import S3_KEY, S3_REGION, S3_SECRET
 
 BUCKET = "hung-bucket"
 PREFIX = "secret-prefix"
+TOKEN = "ready-token-123"
 
 
 @pytest.fixture
@@ -113,6 +115,39 @@ def _probe_while_hung(server: ServerProcess) -> None:
         # the hung check is still in flight: later probes answer at once, still 503
         assert _timed(server, "GET", "/ready")[0] == 503
         assert _timed(server, "GET", "/ready")[1] < 0.5
+
+
+def _message(body: bytes) -> str:
+    return str(json.loads(body)["message"])
+
+
+def test_ready_503_shows_no_endpoint_bucket_or_prefix_to_anonymous_callers(
+    tmp_path: Path, hung_s3: str
+) -> None:
+    refused = f"http://127.0.0.1:{_closed_port()}"  # refuses every connection at once
+    env = {"AWS_MAX_ATTEMPTS": "1"}
+    with _server(tmp_path, refused, env=env) as server:
+        status, headers, body = server.request("GET", "/ready")
+    assert status == 503 and "retry-after" in headers
+    message = _message(body)
+    assert message == "not ready: storage is unreachable; the server log has the details"
+    for secret in (BUCKET, PREFIX, "127.0.0.1", refused):
+        assert secret not in body.decode()
+    assert BUCKET in server.log()  # the details are in the log
+
+
+def test_ready_503_details_go_to_authenticated_callers(tmp_path: Path) -> None:
+    refused = f"http://127.0.0.1:{_closed_port()}"
+    extra = "[auth.bearer]\nenabled = true\n"
+    env = {"AWS_MAX_ATTEMPTS": "1", "OTLP2PARQUET_AUTH_BEARER_TOKEN": TOKEN}
+    with _server(tmp_path, refused, extra, env) as server:
+        anonymous = server.request("GET", "/ready")
+        wrong = server.request("GET", "/ready", headers={"Authorization": "Bearer nope"})
+        authed = server.request("GET", "/ready", headers={"Authorization": f"Bearer {TOKEN}"})
+    for status, _, body in (anonymous, wrong):
+        assert status == 503 and BUCKET not in body.decode() and PREFIX not in body.decode()
+    assert authed[0] == 503
+    assert BUCKET in _message(authed[2]) and _message(authed[2]).startswith("not ready: ")
 
 
 def _closed_port() -> int:
