@@ -61,6 +61,9 @@ def serve(
         from .workers import supervise
 
         return supervise(runtime, options, serve)
+    from .deadlines import raise_fd_limit
+
+    raise_fd_limit(int(options["connection_limit"]))
     _warm_pyarrow()
     pipeline = runtime.pipeline(durable=True)  # replays what a previous run did not write
     handler = OtlpHttp.from_config(runtime.config, pipeline, runtime.telemetry)
@@ -96,7 +99,11 @@ def serve(
             f"cannot listen on {addr} (server.listen_addr from {origin}): "
             f"{exc.strerror or exc}; choose another address or port (--host, --port)"
         ) from None
-    loop = ServerLoop(socket_map, handler)
+    loop = ServerLoop(
+        socket_map,
+        handler,
+        (float(options["header_timeout_secs"]), float(options["body_timeout_secs"])),
+    )
     companions = Companions(runtime, pipeline, options)
     companions.start()  # gRPC receiver, self-telemetry
     pipeline.start()
@@ -179,8 +186,14 @@ class ServerLoop(threading.Thread):
     """waitress's asyncore loop, polled in short steps so that socket work asked for by other
     threads (``call``) runs in this thread."""
 
-    def __init__(self, socket_map: dict[int, Any], handler: OtlpHttp) -> None:
+    def __init__(
+        self,
+        socket_map: dict[int, Any],
+        handler: OtlpHttp,
+        deadlines: tuple[float, float] = (10.0, 30.0),
+    ) -> None:
         super().__init__(name="otlp2parquet-http", daemon=True)
+        self.deadlines = deadlines  # (headers, body) seconds from a request's first byte
         from waitress.server import BaseWSGIServer
 
         self.map = socket_map
@@ -217,8 +230,15 @@ class ServerLoop(threading.Thread):
         from waitress import wasyncore
         from waitress.channel import HTTPChannel
 
+        from .deadlines import SWEEP_SECS, expire
+
+        next_sweep = 0.0
         while self.map:
+            # poll(), not select(): select cannot watch descriptors past FD_SETSIZE (1024)
             wasyncore.loop(timeout=_POLL, map=self.map, use_poll=True, count=1)
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + SWEEP_SECS
+                expire(list(self.map.values()), *self.deadlines)
             while not self._calls.empty():
                 func = self._calls.get_nowait()
                 try:
@@ -234,10 +254,12 @@ class ServerLoop(threading.Thread):
 
 
 def status_channel_class(handler: OtlpHttp) -> type:
-    """A waitress channel whose own refusals (a body over the limit, a malformed request)
-    carry a ``google.rpc.Status`` body like every other error."""
-    from waitress.channel import HTTPChannel
+    """A waitress channel with request deadlines whose own refusals (a body over the limit, a
+    malformed request, a request too slow to arrive) carry a ``google.rpc.Status`` body like
+    every other error."""
     from waitress.task import ErrorTask
+
+    from .deadlines import DeadlineChannel
 
     class StatusErrorTask(ErrorTask):
         def execute(self) -> None:
@@ -258,7 +280,7 @@ def status_channel_class(handler: OtlpHttp) -> type:
             self.content_length = len(response.body)
             self.write(response.body)
 
-    class StatusChannel(HTTPChannel):
+    class StatusChannel(DeadlineChannel):
         error_task_class = StatusErrorTask
 
     return StatusChannel
