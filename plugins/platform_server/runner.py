@@ -49,10 +49,14 @@ def _warm_pyarrow() -> None:
 
 
 def serve(
-    runtime: Runtime, options: dict[str, Any], sockets: list[socket.socket] | None = None
+    runtime: Runtime,
+    options: dict[str, Any],
+    sockets: list[socket.socket] | None = None,
+    stop: StopSignal | None = None,
 ) -> int:
     """Serve ``runtime``'s pipeline on ``options["listen_addr"]`` (or on ``sockets`` already
-    listening); returns the exit status. ``server.workers`` > 1 runs it in worker processes."""
+    listening) until ``stop`` (SIGTERM, SIGINT); returns the exit status. ``server.workers`` > 1
+    runs it in worker processes."""
     import waitress
 
     from .app import create_app
@@ -107,9 +111,8 @@ def serve(
     companions = Companions(runtime, pipeline, options)
     companions.start()  # gRPC receiver, self-telemetry
     pipeline.start()
-    stop = threading.Event()
-    received: list[str] = []
-    previous = _install_signal_handlers(stop, received)
+    stop = stop or StopSignal()
+    previous = stop.install()
     try:
         loop.start()
         for host, port in loop.listening():
@@ -120,15 +123,14 @@ def serve(
             "on" if runtime.config.get("batch.enabled") else "off",
             extra={"storage": pipeline.storage.url(""), "threads": options["threads"]},
         )
-        while not stop.wait(_POLL):
+        while not stop.event.wait(_POLL):
             if not loop.is_alive():
                 log.error("the server loop stopped unexpectedly")
                 break
-        if received:
-            log.info("%s received", received[0])
-        return _shutdown(
-            loop, handler, pipeline, float(options["channel_timeout_secs"]), companions
-        )
+        if stop.received:
+            log.info("%s received", stop.received[0])
+        timeout = min(float(options["channel_timeout_secs"]), float(options["drain_timeout_secs"]))
+        return _shutdown(loop, handler, pipeline, timeout, companions)
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
@@ -168,18 +170,22 @@ def _shutdown(
     return status
 
 
-def _install_signal_handlers(stop: threading.Event, received: list[str]) -> dict[int, Any]:
-    """SIGTERM and SIGINT set ``stop`` (the main thread logs and drains; a second signal
-    changes nothing)."""
+class StopSignal:
+    """SIGTERM and SIGINT set ``event`` (the main thread logs and drains; a second signal
+    changes nothing). A worker installs one right after fork, so a signal sent while it is
+    still starting is kept, not lost, and its drain starts as soon as it serves."""
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        received.append(signal.Signals(signum).name)
-        stop.set()
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.received: list[str] = []
 
-    previous: dict[int, Any] = {}
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        previous[signum] = signal.signal(signum, on_signal)
-    return previous
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signal.Signals(signum).name)
+        self.event.set()
+
+    def install(self) -> dict[int, Any]:
+        """Handle SIGTERM and SIGINT; returns the handlers they had."""
+        return {signum: signal.signal(signum, self) for signum in (signal.SIGTERM, signal.SIGINT)}
 
 
 class ServerLoop(threading.Thread):
