@@ -35,7 +35,7 @@ class RequestTimeout(Error):
     reason = "Request Timeout"
 
 
-class DeadlineChannel(HTTPChannel):  # type: ignore[misc]
+class DeadlineChannel(HTTPChannel):
     """An ``HTTPChannel`` that knows when the request it is reading started."""
 
     request_started = 0.0
