@@ -19,7 +19,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from otlp2parquet.errors import ConfigError, Otlp2ParquetError, PayloadTooLarge
@@ -28,6 +27,7 @@ from otlp2parquet.http.otlp import OtlpHttp
 from otlp2parquet.http.readiness import ReadinessProbe
 
 from .companions import Companions
+from .stop import StopSignal
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
@@ -168,24 +168,6 @@ def _shutdown(
     )
     loop.finish(CLOSE_TIMEOUT)
     return status
-
-
-class StopSignal:
-    """SIGTERM and SIGINT set ``event`` (the main thread logs and drains; a second signal
-    changes nothing). A worker installs one right after fork, so a signal sent while it is
-    still starting is kept, not lost, and its drain starts as soon as it serves."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.received: list[str] = []
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self.received.append(signal.Signals(signum).name)
-        self.event.set()
-
-    def install(self) -> dict[int, Any]:
-        """Handle SIGTERM and SIGINT; returns the handlers they had."""
-        return {signum: signal.signal(signum, self) for signum in (signal.SIGTERM, signal.SIGINT)}
 
 
 class ServerLoop(threading.Thread):

@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 from otlp2parquet.config.layers import Layer
 from otlp2parquet.errors import ConfigError
 
+from .stop import StopSignal
+
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
 
@@ -156,8 +158,6 @@ def _fork(
     sockets: list[socket.socket],
     index: int,
 ) -> int:
-    from .runner import StopSignal
-
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     pid = os.fork()
     if pid:
