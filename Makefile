@@ -81,7 +81,7 @@ fuzz: $(STAMP)
 		echo "atheris unavailable: ran hypothesis only (raise FUZZ_SCALE for more cases)"; \
 	fi
 
-## make soak: SOAK_MINUTES of mixed load with storage outages, SIGKILLs and stalled clients on
+## make soak: SOAK_MINUTES of mixed load with storage outages, SIGKILLs, stalled and trickling clients on
 ## 127.0.0.1; prints records sent/acknowledged/written and RSS over time
 SOAK_MINUTES ?= 10
 soak: $(STAMP)

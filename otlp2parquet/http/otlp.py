@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from otlp2parquet.errors import Unavailable, UnsupportedMediaType
+from otlp2parquet.errors import Otlp2ParquetError, Unavailable, UnsupportedMediaType
 from otlp2parquet.http.auth import Authenticator
 from otlp2parquet.http.bodies import check_encoding, check_size, media_type
 from otlp2parquet.http.errors import HttpError
@@ -38,6 +38,8 @@ READY_PATH = "/ready"
 PATHS = (*SIGNAL_PATHS, HEALTH_PATH, READY_PATH)
 #: Seconds a client is asked to wait before retrying while the server drains.
 DRAIN_RETRY_AFTER = 5.0
+#: The whole ``/ready`` 503 message for callers that are not authenticated.
+NOT_READY = "not ready: storage is unreachable; the server log has the details"
 CORS_ALLOW_HEADERS = "Content-Type, Content-Encoding, Authorization"
 CORS_MAX_AGE = "86400"
 _CHUNK = 64 * 1024
@@ -76,6 +78,8 @@ class OtlpHttp:
         self.max_payload_bytes = max_payload_bytes
         self.auth = auth
         self.cors_allow_origins = frozenset(cors_allow_origins)
+        #: the readiness check behind ``/ready`` (the server wraps it in a ``ReadinessProbe``)
+        self.readiness: Callable[[], None] = pipeline.check_ready
         self._lock = threading.Condition()
         self._inflight = 0
         self._draining = False
@@ -135,7 +139,7 @@ class OtlpHttp:
             if method != "GET":
                 raise _method_not_allowed(method, path, "GET")
             if path == READY_PATH:
-                self._check_ready()
+                self._check_ready(headers)
             return _json(200, {"status": "ok" if path == HEALTH_PATH else "ready"})
         raise HttpError(404, f"no such path {path!r}; OTLP/HTTP paths are {', '.join(PATHS)}")
 
@@ -197,10 +201,19 @@ class OtlpHttp:
         with self._lock:
             return self._lock.wait_for(lambda: self._inflight == 0, timeout)
 
-    def _check_ready(self) -> None:
+    def _check_ready(self, headers: dict[str, str]) -> None:
+        """503 when not ready. The reason (which may name the endpoint, bucket or path) is
+        logged, and shown only to callers authenticated by ``auth.*``; others get a status."""
         if self._draining:
             raise Unavailable("draining: the server is shutting down")
-        self.pipeline.check_ready()
+        try:
+            self.readiness()
+        except Otlp2ParquetError as exc:
+            log.warning("not ready: %s", exc)
+            retry_after = getattr(exc, "retry_after", None)
+            if self.auth is not None and self.auth.check(headers.get("authorization")):
+                raise Unavailable(f"not ready: {exc}", retry_after) from None
+            raise Unavailable(NOT_READY, retry_after) from None
 
     # -- CORS -------------------------------------------------------------------------------
     def _allowed_origin(self, origin: str | None) -> str | None:

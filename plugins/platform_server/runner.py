@@ -19,14 +19,15 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from otlp2parquet.errors import ConfigError, Otlp2ParquetError, PayloadTooLarge
 from otlp2parquet.http.errors import HttpError
 from otlp2parquet.http.otlp import OtlpHttp
+from otlp2parquet.http.readiness import ReadinessProbe
 
 from .companions import Companions
+from .stop import StopSignal
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
@@ -48,10 +49,14 @@ def _warm_pyarrow() -> None:
 
 
 def serve(
-    runtime: Runtime, options: dict[str, Any], sockets: list[socket.socket] | None = None
+    runtime: Runtime,
+    options: dict[str, Any],
+    sockets: list[socket.socket] | None = None,
+    stop: StopSignal | None = None,
 ) -> int:
     """Serve ``runtime``'s pipeline on ``options["listen_addr"]`` (or on ``sockets`` already
-    listening); returns the exit status. ``server.workers`` > 1 runs it in worker processes."""
+    listening) until ``stop`` (SIGTERM, SIGINT); returns the exit status. ``server.workers`` > 1
+    runs it in worker processes."""
     import waitress
 
     from .app import create_app
@@ -60,9 +65,18 @@ def serve(
         from .workers import supervise
 
         return supervise(runtime, options, serve)
+    from .deadlines import raise_fd_limit
+
+    raise_fd_limit(int(options["connection_limit"]))
     _warm_pyarrow()
     pipeline = runtime.pipeline(durable=True)  # replays what a previous run did not write
     handler = OtlpHttp.from_config(runtime.config, pipeline, runtime.telemetry)
+    # /ready's storage check runs off the request threads, bounded; a quarter of them may wait
+    handler.readiness = ReadinessProbe(
+        pipeline.check_ready,
+        float(options["ready_timeout_secs"]),
+        max_waiters=max(1, int(options["threads"]) // 4),
+    )
     limit = handler.max_payload_bytes
     socket_map: dict[int, Any] = {}
     addr = options["listen_addr"]
@@ -89,13 +103,16 @@ def serve(
             f"cannot listen on {addr} (server.listen_addr from {origin}): "
             f"{exc.strerror or exc}; choose another address or port (--host, --port)"
         ) from None
-    loop = ServerLoop(socket_map, handler)
+    loop = ServerLoop(
+        socket_map,
+        handler,
+        (float(options["header_timeout_secs"]), float(options["body_timeout_secs"])),
+    )
     companions = Companions(runtime, pipeline, options)
     companions.start()  # gRPC receiver, self-telemetry
     pipeline.start()
-    stop = threading.Event()
-    received: list[str] = []
-    previous = _install_signal_handlers(stop, received)
+    stop = stop or StopSignal()
+    previous = stop.install()
     try:
         loop.start()
         for host, port in loop.listening():
@@ -106,15 +123,14 @@ def serve(
             "on" if runtime.config.get("batch.enabled") else "off",
             extra={"storage": pipeline.storage.url(""), "threads": options["threads"]},
         )
-        while not stop.wait(_POLL):
+        while not stop.event.wait(_POLL):
             if not loop.is_alive():
                 log.error("the server loop stopped unexpectedly")
                 break
-        if received:
-            log.info("%s received", received[0])
-        return _shutdown(
-            loop, handler, pipeline, float(options["channel_timeout_secs"]), companions
-        )
+        if stop.received:
+            log.info("%s received", stop.received[0])
+        timeout = min(float(options["channel_timeout_secs"]), float(options["drain_timeout_secs"]))
+        return _shutdown(loop, handler, pipeline, timeout, companions)
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
@@ -154,26 +170,18 @@ def _shutdown(
     return status
 
 
-def _install_signal_handlers(stop: threading.Event, received: list[str]) -> dict[int, Any]:
-    """SIGTERM and SIGINT set ``stop`` (the main thread logs and drains; a second signal
-    changes nothing)."""
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        received.append(signal.Signals(signum).name)
-        stop.set()
-
-    previous: dict[int, Any] = {}
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        previous[signum] = signal.signal(signum, on_signal)
-    return previous
-
-
 class ServerLoop(threading.Thread):
     """waitress's asyncore loop, polled in short steps so that socket work asked for by other
     threads (``call``) runs in this thread."""
 
-    def __init__(self, socket_map: dict[int, Any], handler: OtlpHttp) -> None:
+    def __init__(
+        self,
+        socket_map: dict[int, Any],
+        handler: OtlpHttp,
+        deadlines: tuple[float, float] = (10.0, 30.0),
+    ) -> None:
         super().__init__(name="otlp2parquet-http", daemon=True)
+        self.deadlines = deadlines  # (headers, body) seconds from a request's first byte
         from waitress.server import BaseWSGIServer
 
         self.map = socket_map
@@ -210,8 +218,15 @@ class ServerLoop(threading.Thread):
         from waitress import wasyncore
         from waitress.channel import HTTPChannel
 
+        from .deadlines import SWEEP_SECS, expire
+
+        next_sweep = 0.0
         while self.map:
+            # poll(), not select(): select cannot watch descriptors past FD_SETSIZE (1024)
             wasyncore.loop(timeout=_POLL, map=self.map, use_poll=True, count=1)
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + SWEEP_SECS
+                expire(list(self.map.values()), *self.deadlines)
             while not self._calls.empty():
                 func = self._calls.get_nowait()
                 try:
@@ -227,10 +242,12 @@ class ServerLoop(threading.Thread):
 
 
 def status_channel_class(handler: OtlpHttp) -> type:
-    """A waitress channel whose own refusals (a body over the limit, a malformed request)
-    carry a ``google.rpc.Status`` body like every other error."""
-    from waitress.channel import HTTPChannel
+    """A waitress channel with request deadlines whose own refusals (a body over the limit, a
+    malformed request, a request too slow to arrive) carry a ``google.rpc.Status`` body like
+    every other error."""
     from waitress.task import ErrorTask
+
+    from .deadlines import DeadlineChannel
 
     class StatusErrorTask(ErrorTask):
         def execute(self) -> None:
@@ -251,7 +268,7 @@ def status_channel_class(handler: OtlpHttp) -> type:
             self.content_length = len(response.body)
             self.write(response.body)
 
-    class StatusChannel(HTTPChannel):
+    class StatusChannel(DeadlineChannel):
         error_task_class = StatusErrorTask
 
     return StatusChannel

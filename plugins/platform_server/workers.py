@@ -7,7 +7,14 @@ connection to whichever worker accepts it first. The parent only supervises:
 
 - SIGTERM or SIGINT: it closes its copy of the socket and forwards the signal; every worker
   drains and flushes as a single server does; the parent exits 0 once all of them exited 0
-  (1 otherwise);
+  (1 otherwise). A worker still alive ``server.drain_timeout_secs`` after the signal (hung,
+  stopped) is SIGKILLed and counts as failed: what it acknowledged is in its spool, replayed by
+  the worker of the same index on the next start;
+- a signal can never be lost: SIGTERM and SIGINT are blocked across ``fork`` and a worker
+  installs its own handler before unblocking them, so a signal that arrives while a worker is
+  still starting is kept and drains it as soon as it serves (before, it either killed the
+  worker outright or, landing between fork and the handler, was dropped and the worker ran on
+  for ever);
 - a worker that dies on its own is logged and replaced, unless workers keep dying
   (``MAX_RESTARTS`` within ``RESTART_WINDOW_SECS``): then the rest are stopped and the exit is 1.
 
@@ -28,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 from otlp2parquet.config.layers import Layer
 from otlp2parquet.errors import ConfigError
 
+from .stop import StopSignal
+
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
 
@@ -36,7 +45,8 @@ log = logging.getLogger(__name__)
 MAX_RESTARTS = 5
 RESTART_WINDOW_SECS = 60.0
 _POLL = 0.2
-ServeFn = Callable[["Runtime", dict[str, Any], list[socket.socket]], int]
+ServeFn = Callable[..., int]  # runner.serve(runtime, options, sockets, stop)
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def bind(runtime: Runtime, addr: str, backlog: int = 1024) -> list[socket.socket]:
@@ -85,7 +95,7 @@ def supervise(runtime: Runtime, options: dict[str, Any], serve: ServeFn) -> int:
     restarts: list[float] = []
     try:
         for index in range(count):
-            workers[_fork(runtime, options, serve, sockets, index, previous)] = index
+            workers[_fork(runtime, options, serve, sockets, index)] = index
         while workers and not stop:
             pid, status = _reap(block=False)
             if pid in workers:
@@ -98,7 +108,7 @@ def supervise(runtime: Runtime, options: dict[str, Any], serve: ServeFn) -> int:
                     failed = True
                     stop.append(signal.SIGTERM)
                     break
-                workers[_fork(runtime, options, serve, sockets, index, previous)] = index
+                workers[_fork(runtime, options, serve, sockets, index)] = index
             elif not pid:
                 time.sleep(_POLL)
         for sock in sockets:  # no new connections once the workers close theirs
@@ -107,16 +117,38 @@ def supervise(runtime: Runtime, options: dict[str, Any], serve: ServeFn) -> int:
             log.info("%s received; stopping %d workers", signal.Signals(stop[0]).name, len(workers))
         for pid in workers:
             _kill(pid, stop[0] if stop else signal.SIGTERM)
-        while workers:
-            pid, status = _reap(block=True)
-            if pid in workers:
-                index = workers.pop(pid)
-                failed |= status != 0
-                log.info("worker %d (pid %d) exited with status %d", index, pid, status)
+        failed |= _wait_drained(workers, float(options["drain_timeout_secs"]))
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
     return 1 if failed else 0
+
+
+def _wait_drained(workers: dict[int, int], timeout: float) -> bool:
+    """Reap every worker; SIGKILL those still alive after ``timeout``. True if any failed."""
+    failed = False
+    deadline = time.monotonic() + timeout
+    while workers:
+        pid, status = _reap(block=False)
+        if pid in workers:
+            index = workers.pop(pid)
+            failed |= status != 0
+            log.info("worker %d (pid %d) exited with status %d", index, pid, status)
+        elif not pid and time.monotonic() >= deadline:
+            for pid, index in workers.items():
+                log.error(
+                    "worker %d (pid %d) did not stop within %.0f s (server.drain_timeout_secs); "
+                    "killing it: its spool is replayed on the next start",
+                    index,
+                    pid,
+                    timeout,
+                )
+                _kill(pid, signal.SIGKILL)
+            deadline = float("inf")
+            failed = True
+        elif not pid:
+            time.sleep(_POLL / 4)
+    return failed
 
 
 def _fork(
@@ -125,18 +157,20 @@ def _fork(
     serve: ServeFn,
     sockets: list[socket.socket],
     index: int,
-    handlers: dict[int, Any],
 ) -> int:
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     pid = os.fork()
     if pid:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         return pid
     status = 1
     try:
-        for signum, handler in handlers.items():  # serve installs its own
-            signal.signal(signum, handler)
+        stop = StopSignal()  # before unblocking: a signal sent meanwhile is pending, not lost
+        stop.install()
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         _tag_logs(index)
         runtime = _own_spool(runtime, index)
-        status = serve(runtime, options, sockets)
+        status = serve(runtime, options, sockets, stop)
     except BaseException:  # the worker must always leave through os._exit; logged here
         log.exception("worker %d failed", index)
     finally:

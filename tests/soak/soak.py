@@ -3,9 +3,10 @@
 Everything runs on 127.0.0.1: moto's S3 server behind a cuttable proxy, ``otlp2parquet serve``
 as a subprocess with its spool, and client threads sending numbered protobuf logs (some gzip),
 JSON traces and hostile bodies. A seeded schedule injects faults: storage outages, SIGKILL and
-restart of the server, stalled client connections. At the end every acknowledged record must be
-in the bucket exactly once; the report gives records sent, acknowledged and written, responses
-by status, and the server's RSS over time.
+restart of the server, stalled client connections, connections trickling their headers one
+byte every 2 s (slowloris: the server must close each). At the end every acknowledged record
+must be in the bucket exactly once and no trickler left open; the report gives records sent,
+acknowledged and written, responses by status, and the server's RSS over time.
 
     python tests/soak/soak.py --minutes 10 [--clients 4] [--seed 1] [--out report.json]
 """
@@ -13,6 +14,7 @@ by status, and the server's RSS over time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import http.client
 import json
@@ -119,6 +121,43 @@ class Load:
             return 0  # the server is down (killed and restarting): not acknowledged
 
 
+def trickle(port: int, count: int, seconds: float = 20.0) -> tuple[int, int]:
+    """Slowloris: ``count`` connections send a request's headers one byte every 2 s. The server
+    must answer 408 and close each within server.header_timeout_secs (10 s by default); returns
+    (opened, still open after ``seconds``)."""
+    socks: list[socket.socket] = []
+    for _ in range(count):
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"P")
+        except OSError:
+            break
+        sock.setblocking(False)
+        socks.append(sock)
+    rest = b"OST /v1/logs HTTP/1.1\r\nHost: soak\r\nX-Slow: " + b"s" * 64
+    open_ = set(range(len(socks)))
+    deadline = time.monotonic() + seconds
+    for byte in rest:
+        if not open_ or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+        for index in list(open_):
+            try:
+                if socks[index].recv(4096) == b"":
+                    open_.discard(index)
+                    continue
+            except BlockingIOError:
+                pass
+            except OSError:
+                open_.discard(index)
+                continue
+            with contextlib.suppress(OSError):
+                socks[index].send(bytes([byte]))
+    for sock in socks:
+        sock.close()
+    return len(socks), len(open_)
+
+
 def rss(server: ServerProcess) -> int:
     try:
         with open(f"/proc/{server.proc.pid}/statm") as statm:  # type: ignore[union-attr]
@@ -150,12 +189,13 @@ def run(minutes: float, clients: int, seed: int) -> dict[str, Any]:
     faults: list[tuple[float, str]] = []
     next_fault = started + rnd.uniform(20, 40)
     stalled: list[socket.socket] = []
+    tricklers = {"opened": 0, "left_open": 0}
     while time.monotonic() < end:
         time.sleep(5)
         samples.append((round(time.monotonic() - started), rss(server)))
         if time.monotonic() < next_fault:
             continue
-        fault = rnd.choice(["outage", "kill", "stall"])
+        fault = rnd.choice(["outage", "kill", "stall", "trickle"])
         faults.append((round(time.monotonic() - started), fault))
         log.info("fault: %s", fault)
         if fault == "outage":
@@ -167,6 +207,10 @@ def run(minutes: float, clients: int, seed: int) -> dict[str, Any]:
         elif fault == "kill":
             server.stop(signal.SIGKILL)
             server.start()
+        elif fault == "trickle":
+            opened, left_open = trickle(server.port, 300)
+            tricklers["opened"] += opened
+            tricklers["left_open"] += left_open
         else:
             for _ in range(20):
                 sock = socket.create_connection(("127.0.0.1", server.port))
@@ -195,7 +239,7 @@ def run(minutes: float, clients: int, seed: int) -> dict[str, Any]:
         "records_written": {"logs": sum(written.values()), "traces": sum(spans.values())},
         "acknowledged_lost": lost, "records_duplicated": duplicated,
         "responses": {str(k): v for k, v in sorted(load.statuses.items())},
-        "faults": faults, "rss_bytes": samples, "work_dir": str(tmp),
+        "faults": faults, "slow_clients": tricklers, "rss_bytes": samples, "work_dir": str(tmp),
     }  # fmt: skip
 
 
@@ -214,7 +258,7 @@ def main() -> int:
     if args.out:
         Path(args.out).write_text(text)
     ok = not any(report["acknowledged_lost"].values()) and not report["records_duplicated"]
-    ok = ok and report["exit_status"] == 0
+    ok = ok and report["exit_status"] == 0 and not report["slow_clients"]["left_open"]
     if ok:
         shutil.rmtree(report["work_dir"], ignore_errors=True)
     print("soak:", "passed" if ok else "FAILED", file=sys.stderr)

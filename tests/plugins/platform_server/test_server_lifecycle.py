@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,9 @@ def test_failing_storage_is_503_and_not_ready(tmp_path: Path) -> None:
         assert server.request("GET", "/health")[0] == 200
         server.data.unlink()
         shutil.move(moved, server.data)
+        deadline = time.monotonic() + 3  # /ready reuses a result for 1 s
+        while server.request("GET", "/ready")[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert server.request("GET", "/ready")[0] == 200
         assert send_logs(server, "after")[0] == 200
     services = sorted(str(r["ServiceName"]) for r in rows(server.data, "logs"))
