@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,6 +38,11 @@ def _post(server: ServerProcess, i: int) -> int:
 def test_two_workers_serve_and_drain(tmp_path: Path, signum: int) -> None:
     server = ServerProcess(tmp_path, CONFIG).start()
     try:
+        # /health answered by one worker: wait until the other serves too
+        deadline = time.monotonic() + 20
+        while server.log().count("writing Parquet to") < 2:
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.05)
         with ThreadPoolExecutor(8) as pool:  # a fresh connection per request
             statuses = list(pool.map(lambda i: _post(server, i), range(REQUESTS)))
         assert rows(server.data, "logs") == []  # buffered in the workers
