@@ -129,8 +129,9 @@ def serve(
                 break
         if stop.received:
             log.info("%s received", stop.received[0])
-        timeout = min(float(options["channel_timeout_secs"]), float(options["drain_timeout_secs"]))
-        return _shutdown(loop, handler, pipeline, timeout, companions)
+        drain = float(options["drain_timeout_secs"])
+        timeout = min(float(options["channel_timeout_secs"]), drain)
+        return _shutdown(loop, handler, pipeline, timeout, companions, drain)
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
@@ -142,8 +143,10 @@ def _shutdown(
     pipeline: Pipeline,
     timeout: float,
     companions: Companions | None = None,
+    drain_timeout: float | None = None,
 ) -> int:
     log.info("draining: no new requests; flushing buffers")
+    started = time.monotonic()
     loop.call(loop.stop_accepting)
     handler.begin_drain()
     if companions is not None:
@@ -152,13 +155,8 @@ def _shutdown(
         log.warning("requests still in flight after %.0f s; flushing anyway", timeout)
     if companions is not None:
         companions.stop()
-    status = 0
-    try:
-        pipeline.close()
-    except Otlp2ParquetError as exc:
-        kept = "; they stay in the spool for the next start" if pipeline.spool else ""
-        log.error("could not flush every buffer on shutdown: %s%s", exc, kept)
-        status = 1
+    left = None if drain_timeout is None else drain_timeout - (time.monotonic() - started)
+    status = _close(pipeline, left if pipeline.spool is not None else None)
     stats = pipeline.stats
     log.info(
         "stopped: %d file(s), %d row(s) written",
@@ -168,6 +166,37 @@ def _shutdown(
     )
     loop.finish(CLOSE_TIMEOUT)
     return status
+
+
+def _close(pipeline: Pipeline, timeout: float | None) -> int:
+    """Flush and close the pipeline; 1 when something stayed unwritten. With ``timeout`` (the
+    rest of ``server.drain_timeout_secs``, given when a spool holds every acknowledged
+    request) a store that hangs cannot hold the stop past it: what was not written stays in
+    the spool for the next start."""
+    outcome: list[int] = []
+
+    def close() -> None:
+        try:
+            pipeline.close()
+            outcome.append(0)
+        except Otlp2ParquetError as exc:
+            kept = "; they stay in the spool for the next start" if pipeline.spool else ""
+            log.error("could not flush every buffer on shutdown: %s%s", exc, kept)
+            outcome.append(1)
+
+    if timeout is None:
+        close()
+        return outcome[0]
+    closer = threading.Thread(target=close, name="otlp2parquet-close", daemon=True)
+    closer.start()
+    closer.join(max(timeout, 0.0))
+    if closer.is_alive():
+        log.error(
+            "the final flush did not finish within server.drain_timeout_secs; stopping "
+            "anyway: what was not written stays in the spool for the next start"
+        )
+        return 1
+    return outcome[0]
 
 
 class ServerLoop(threading.Thread):
