@@ -27,9 +27,21 @@ S3: dict[str, Any] = {
         "region": {"type": "string", "x-env": ["S3_REGION"]},
         "endpoint": {"type": "string", "x-env": ["S3_ENDPOINT"]},
         "prefix": {"type": "string", "default": "", "x-env": ["S3_PREFIX", "PREFIX"]},
-        "access_key_id": {"type": "string", "x-secret": True},
-        "secret_access_key": {"type": "string", "x-secret": True},
-        "session_token": {"type": "string", "x-secret": True},
+        "access_key_id": {
+            "type": "string",
+            "x-secret": True,
+            "x-env": ["S3_ACCESS_KEY_ID", "S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID"],
+        },
+        "secret_access_key": {
+            "type": "string",
+            "x-secret": True,
+            "x-env": ["S3_SECRET_ACCESS_KEY", "S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"],
+        },
+        "session_token": {
+            "type": "string",
+            "x-secret": True,
+            "x-env": ["S3_SESSION_TOKEN", "AWS_SESSION_TOKEN"],
+        },
         "profile": {"type": "string"},
     },
 }
@@ -40,11 +52,15 @@ R2: dict[str, Any] = {
     "properties": {
         "bucket": {"type": "string", "x-env": ["R2_BUCKET"]},
         "account_id": {"type": "string", "x-env": ["R2_ACCOUNT_ID"]},
-        "access_key_id": {"type": "string", "x-secret": True, "x-env": ["R2_ACCESS_KEY_ID"]},
+        "access_key_id": {
+            "type": "string",
+            "x-secret": True,
+            "x-env": ["R2_ACCESS_KEY_ID", "R2_ACCESS_KEY"],
+        },
         "secret_access_key": {
             "type": "string",
             "x-secret": True,
-            "x-env": ["R2_SECRET_ACCESS_KEY"],
+            "x-env": ["R2_SECRET_ACCESS_KEY", "R2_SECRET_KEY"],
         },
         "endpoint": {"type": "string", "x-env": ["R2_ENDPOINT"]},
         "prefix": {"type": "string", "default": "", "x-env": ["R2_PREFIX"]},
@@ -61,6 +77,7 @@ GCS: dict[str, Any] = {
         "token": {
             "type": "string",
             "x-secret": True,
+            "x-env": ["GCS_TOKEN", "GCS_CREDENTIALS"],
             "description": "path to a service-account JSON file, or 'anon' (no "
             "credentials, for emulators); unset: Google's default "
             "credentials, or 'anon' when STORAGE_EMULATOR_HOST is "
@@ -82,14 +99,15 @@ AZURE: dict[str, Any] = {
     "properties": {
         "container": {"type": "string"},
         "prefix": {"type": "string", "default": ""},
-        "account_name": {"type": "string"},
-        "account_key": {"type": "string", "x-secret": True},
+        "account_name": {"type": "string", "x-env": ["AZURE_ACCOUNT_NAME"]},
+        "account_key": {"type": "string", "x-secret": True, "x-env": ["AZURE_ACCOUNT_KEY"]},
         "connection_string": {
             "type": "string",
             "x-secret": True,
+            "x-env": ["AZURE_CONNECTION_STRING"],
             "description": "wins over account_name, account_key, sas_token and endpoint",
         },
-        "sas_token": {"type": "string", "x-secret": True},
+        "sas_token": {"type": "string", "x-secret": True, "x-env": ["AZURE_SAS_TOKEN"]},
         "endpoint": {
             "type": "string",
             "description": "the Blob service URL (account URL), e.g. "

@@ -21,6 +21,7 @@ from typing import Any
 
 import jsonschema
 
+from otlp2parquet.config.variables import check_unknown
 from otlp2parquet.errors import ConfigError, PluginError
 
 log = logging.getLogger(__name__)
@@ -289,15 +290,14 @@ class Config:
         return warnings
 
     def _check_variables(self, quiet: bool) -> None:
-        """Unknown ``OTLP2PARQUET_*`` variables: a warning, or an error with ``strict``."""
-        if not self.unknown_variables:
-            return
-        names = ", ".join(self.unknown_variables)
-        message = f"unknown environment variable(s) {names}: no such configuration key"
-        if self.get("strict"):
-            raise ConfigError(message + " (strict = true makes this an error)")
-        if not quiet:
-            log.warning("%s", message)
+        """Unknown ``OTLP2PARQUET_*`` variables: a warning, or an error with ``strict`` or when
+        the name looks like a credential (see ``config.variables``)."""
+        accepted = sorted(
+            name for key in iter_leaves(self.schema) if key.secret for name in key.env_names
+        )
+        warning = check_unknown(self.unknown_variables, accepted, bool(self.get("strict")))
+        if warning and not quiet:
+            log.warning("%s", warning)
 
     def _without_additional(self, schema: Any) -> Any:
         """Unknown keys are reported by ``_unknown_keys`` with their origin; keep jsonschema to
