@@ -349,6 +349,8 @@ class Config:
 
 
 def describe_allowed(schema: Mapping[str, Any]) -> str:
+    if "x-allowed" in schema:
+        return str(schema["x-allowed"])
     if "enum" in schema:
         return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
     parts = [str(schema.get("type", "any value"))]
