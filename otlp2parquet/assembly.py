@@ -1,5 +1,6 @@
 """Bootstrap: config layers → plugins → registry → platform (``detect_env``) → platform
-defaults → adapters' overrides → validation → ``configure`` → a frozen configuration."""
+defaults → plugins' option schemas → environment variables → adapters' overrides → validation →
+``configure`` → a frozen configuration."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from otlp2parquet.config.layers import Config, Layer, set_path
-from otlp2parquet.config.load import load_config
+from otlp2parquet.config.load import load_config, resolve_environment
 from otlp2parquet.errors import ConfigError, PluginError
 from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry, has_entry_points
 from otlp2parquet.plugin.platforms import detect_platform
@@ -121,7 +122,8 @@ def bootstrap(
     for kind in KINDS:
         for comp in registry.all(kind):
             if comp.options:
-                config.extend_schema(comp.section, comp.options)
+                config.extend_schema(comp.section, comp.options, comp.plugin)
+    resolve_environment(config)  # the variables that map to the keys plugins just declared
     for compute in adjust:
         layer = compute(config)
         if layer is not None:

@@ -7,8 +7,10 @@ Every ``register_*`` hook receives one callable, ``register``, and calls it once
 - ``name``: what config selects the component by; unique per kind across all plugins.
 - ``factory``: builds the component; its signature is given per hook below. It receives only its
   own validated options (a dict), never the raw config.
-- ``options``: an optional JSON schema for the component's own config section (declared here if
-  the built-in ``config.schema.json`` does not already declare it); unknown keys are reported.
+- ``options``: an optional JSON schema for the component's own config section, declared by the
+  plugin (the built-ins declare theirs this way too); a section the core schema or another
+  plugin declares is refused. Its keys take ``OTLP2PARQUET_*`` variables like core keys (and
+  the names its ``x-env`` lists); unknown keys are reported.
 - ``aliases``: other names config may use.
 - ``**meta``: kind-specific facts, listed per hook (``section`` for any kind); an unknown key,
   a missing required one or a value of the wrong shape is a ``PluginError``. Two decoders

@@ -33,6 +33,7 @@ from otlp2parquet import hookimpl
 from otlp2parquet.errors import ConfigError, MissingExtra, StorageError
 from otlp2parquet.plugin import urls
 
+from . import storage_options as options
 from .storage_query import QUERY
 
 _UNSAFE_KEY = re.compile(r"[\x00-\x1f\x7f\\]")
@@ -413,20 +414,26 @@ def make_azure(options: dict[str, Any]) -> FsspecStorage:
 def register_storage_backends(register: Any) -> None:
     bucket, container = urls.bucket_and_prefix(), urls.bucket_and_prefix("container")
     register(
-        name="fs", factory=make_fs, aliases=("file", "filesystem"), url_schemes=("file",),
-        from_url=urls.path(), query=QUERY["fs"],
-    )  # fmt: skip
-    register(name="memory", factory=make_memory, url_schemes=("memory",), from_url=urls.path("/"))
-    register(
-        name="s3", factory=make_s3, aliases=("aws",), url_schemes=("s3", "s3a"), from_url=bucket,
-        query=QUERY["s3"],
-    )  # fmt: skip
-    register(name="r2", factory=make_r2, url_schemes=("r2",), from_url=bucket, query=QUERY["r2"])
-    register(
-        name="gcs", factory=make_gcs, url_schemes=("gs", "gcs"), from_url=bucket,
-        query=QUERY["gcs"],
+        name="fs", factory=make_fs, options=options.FS, aliases=("file", "filesystem"),
+        url_schemes=("file",), from_url=urls.path(), query=QUERY["fs"],
     )  # fmt: skip
     register(
-        name="azure", factory=make_azure, url_schemes=("az", "abfs", "azure"),
-        from_url=container, query=QUERY["azure"],
+        name="memory", factory=make_memory, options=options.MEMORY, url_schemes=("memory",),
+        from_url=urls.path("/"),
+    )  # fmt: skip
+    register(
+        name="s3", factory=make_s3, options=options.S3, aliases=("aws",),
+        url_schemes=("s3", "s3a"), from_url=bucket, query=QUERY["s3"],
+    )  # fmt: skip
+    register(
+        name="r2", factory=make_r2, options=options.R2, url_schemes=("r2",), from_url=bucket,
+        query=QUERY["r2"],
+    )  # fmt: skip
+    register(
+        name="gcs", factory=make_gcs, options=options.GCS, url_schemes=("gs", "gcs"),
+        from_url=bucket, query=QUERY["gcs"],
+    )  # fmt: skip
+    register(
+        name="azure", factory=make_azure, options=options.AZURE,
+        url_schemes=("az", "abfs", "azure"), from_url=container, query=QUERY["azure"],
     )  # fmt: skip

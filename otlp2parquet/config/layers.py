@@ -1,7 +1,8 @@
 """Layered configuration: declared defaults < platform defaults < config file < environment < flags.
 
-Keys are declared in ``schemas/config.schema.json`` (plugins may add sections of their own).
-Environment variables resolve against those declared keys, never by guessing where to split on
+Core keys are declared in ``schemas/config.schema.json``; each plugin declares its own sections
+(``options=`` on register), the built-ins too. Environment variables resolve against every
+declared key, once plugins have declared theirs, never by guessing where to split on
 ``_``: ``OTLP2PARQUET_BATCH_MAX_ROWS`` is ``batch.max_rows`` because that key exists, and the
 names the Rust tool used are listed in the schema under ``x-env``. Every leaf value remembers
 where it came from, so errors and ``config show --origin`` can say so.
@@ -16,14 +17,12 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jsonschema
 
-from otlp2parquet.errors import ConfigError
-
-if TYPE_CHECKING:
-    pass
+from otlp2parquet.config.variables import check_unknown
+from otlp2parquet.errors import ConfigError, PluginError
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +136,9 @@ class Config:
         self._layers = layers
         self.data: dict[str, Any] = {}
         self.origins: dict[str, str] = {}
+        #: ``OTLP2PARQUET_*`` variables no declared key takes; decided by ``validate``.
+        self.unknown_variables: list[str] = []
+        self._owners: dict[str, str] = {}  # section path -> plugin that declared it
         self._frozen = False
         self._merge()
 
@@ -160,6 +162,13 @@ class Config:
         self._layers.append(layer)
         self._merge()
 
+    def set_environment(self, layer: Layer, unknown: list[str]) -> None:
+        """Replace the environment layer (resolved again once plugins declared their keys)."""
+        self._check_open("resolve the environment")
+        self._layers = [x for x in self._layers if x.rank != "env"] + [layer]
+        self.unknown_variables = list(unknown)
+        self._merge()
+
     def freeze(self) -> None:
         """No more layers or schema extensions (``bootstrap`` calls this after ``configure``);
         ``derive`` makes a new, validated configuration with one more layer."""
@@ -172,6 +181,7 @@ class Config:
     def derive(self, layer: Layer) -> Config:
         """A new configuration with ``layer`` on top of these, validated and frozen."""
         derived = Config(copy.deepcopy(self.schema), [*self._layers, layer], self.env)
+        derived.unknown_variables = list(self.unknown_variables)
         derived.validate(quiet=True)  # the warnings were logged for this configuration
         derived.freeze()
         return derived
@@ -183,23 +193,36 @@ class Config:
                 "pass the override to bootstrap(adjust=...) or use Config.derive"
             )
 
-    def extend_schema(self, path: str, sub_schema: Mapping[str, Any]) -> None:
-        """Declare a plugin's own section, unless the built-in schema already declares it."""
+    def extend_schema(
+        self, path: str, sub_schema: Mapping[str, Any], owner: str = "a plugin"
+    ) -> None:
+        """Declare ``owner``'s own section at ``path``; a section the core schema or another
+        plugin already declares, or one inside a core key, is refused with a PluginError."""
         self._check_open("extend the schema")
         node = self.schema
         parts = path.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault("properties", {}).setdefault(
-                part, {"type": "object", "properties": {}}
-            )
+        for depth, part in enumerate(parts[:-1]):
+            props = node.setdefault("properties", {})
+            if part in props and "properties" not in props[part]:
+                self._refuse(owner, path, ".".join(parts[: depth + 1]))
+            node = props.setdefault(part, {"type": "object", "properties": {}})
         props = node.setdefault("properties", {})
-        if parts[-1] not in props:
-            props[parts[-1]] = dict(sub_schema)
-            defaults = schema_defaults(sub_schema)
-            if defaults:
-                layer: dict[str, Any] = {}
-                set_path(layer, path, defaults)
-                self.add_layer(Layer("default", layer, "plugin defaults"))
+        if parts[-1] in props:
+            self._refuse(owner, path, path)
+        props[parts[-1]] = copy.deepcopy(dict(sub_schema))
+        self._owners[path] = owner
+        defaults = schema_defaults(sub_schema)
+        if defaults:
+            layer: dict[str, Any] = {}
+            set_path(layer, path, defaults)
+            self.add_layer(Layer("default", layer, "defaults"))
+
+    def _refuse(self, owner: str, path: str, taken: str) -> None:
+        holder = f"plugin {self._owners[taken]!r}" if taken in self._owners else "the core schema"
+        raise PluginError(
+            f"plugin {owner!r} declares options for '{path}', but '{taken}' is declared by "
+            f"{holder}; a plugin may only declare a section of its own"
+        )
 
     # -- reading --------------------------------------------------------------------------
     def get(self, path: str, default: Any = None) -> Any:
@@ -252,6 +275,7 @@ class Config:
         """Validate against the (extended) schema. Raise ConfigError for invalid values;
         return warnings for unknown keys (or raise them with ``strict = true``), logged unless
         ``quiet``."""
+        self._check_variables(quiet)
         warnings: list[str] = []
         for layer in self._layers:
             warnings.extend(self._unknown_keys(layer))
@@ -264,6 +288,16 @@ class Config:
         for warning in [] if quiet else warnings:
             log.warning("%s", warning)
         return warnings
+
+    def _check_variables(self, quiet: bool) -> None:
+        """Unknown ``OTLP2PARQUET_*`` variables: a warning, or an error with ``strict`` or when
+        the name looks like a credential (see ``config.variables``)."""
+        accepted = sorted(
+            name for key in iter_leaves(self.schema) if key.secret for name in key.env_names
+        )
+        warning = check_unknown(self.unknown_variables, accepted, bool(self.get("strict")))
+        if warning and not quiet:
+            log.warning("%s", warning)
 
     def _without_additional(self, schema: Any) -> Any:
         """Unknown keys are reported by ``_unknown_keys`` with their origin; keep jsonschema to
@@ -315,6 +349,8 @@ class Config:
 
 
 def describe_allowed(schema: Mapping[str, Any]) -> str:
+    if "x-allowed" in schema:
+        return str(schema["x-allowed"])
     if "enum" in schema:
         return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
     parts = [str(schema.get("type", "any value"))]

@@ -11,7 +11,6 @@ from typing import Any
 
 from otlp2parquet.config.layers import Config, Layer, load_config_schema, schema_defaults, set_path
 from otlp2parquet.config.sources import env_layer, file_layer
-from otlp2parquet.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +21,8 @@ def load_config(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Config:
-    """Read every layer. Plugins may extend the schema afterwards; call ``validate()`` then."""
+    """Read every layer. Plugins may extend the schema afterwards, then ``resolve_environment``
+    reads the variables again against every declared key; call ``validate()`` last."""
     env = os.environ if env is None else env
     schema = load_config_schema()
     layers = [Layer("default", schema_defaults(schema), "defaults")]
@@ -39,10 +39,12 @@ def load_config(
             origins[path] = f"command-line flag {flag}"
         layers.append(Layer("cli", data, "command line", origins))
     config = Config(schema, layers, env)
-    if unknown:
-        names = ", ".join(unknown)
-        message = f"unknown environment variable(s) {names}: no such configuration key"
-        if config.get("strict"):
-            raise ConfigError(message + " (strict = true makes this an error)")
-        log.warning("%s", message)
+    config.unknown_variables = unknown
     return config
+
+
+def resolve_environment(config: Config) -> None:
+    """Resolve the ``OTLP2PARQUET_*`` variables against the schema as plugins extended it; the
+    unknown ones are decided by ``validate``."""
+    environment, unknown = env_layer(config.env, config.schema)
+    config.set_environment(environment, unknown)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from otlp2parquet import hookimpl
 from otlp2parquet.errors import MissingExtra
 
+from .options import ICEBERG
+
 if TYPE_CHECKING:
     from otlp2parquet.schema.tables import TableSchema
     from otlp2parquet.types import StorageBackend
@@ -73,5 +75,9 @@ def make_lite_iceberg(
 @hookimpl
 def register_catalogs(register: Any) -> None:
     register(
-        name="iceberg", factory=make_iceberg, section="iceberg", lite_factory=make_lite_iceberg
+        name="iceberg",
+        factory=make_iceberg,
+        options=ICEBERG,
+        section="iceberg",
+        lite_factory=make_lite_iceberg,
     )

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from otlp2parquet import hookimpl
 from otlp2parquet.errors import ConfigError
 
+from .options import R2_BINDING
+
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
     from otlp2parquet.plugin.registry import Register
@@ -68,4 +70,4 @@ def register_platforms(register: Register) -> None:
 
 @hookimpl
 def register_storage_backends(register: Register) -> None:
-    register(name="r2_binding", factory=make_r2_binding)
+    register(name="r2_binding", factory=make_r2_binding, options=R2_BINDING)

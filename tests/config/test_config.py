@@ -70,7 +70,7 @@ def write(tmp_path: Path, text: str, name: str = "config.toml") -> Path:
 
 
 def test_declared_defaults_match_reference() -> None:
-    config = load_config(env={}, cwd=Path("/nonexistent"))
+    config = bootstrap(env={}, cwd=Path("/nonexistent")).config
     assert config.get("batch.max_rows") == 200000
     assert config.get("batch.max_bytes") == 134217728
     assert config.get("batch.max_age_secs") == 10
@@ -88,8 +88,9 @@ def test_declared_defaults_match_reference() -> None:
 
 
 def test_rust_config_file_works_unchanged(tmp_path: Path) -> None:
-    config = load_config(str(write(tmp_path, RUST_CONFIG)), env={})
-    assert config.validate() == []
+    runtime = bootstrap(str(write(tmp_path, RUST_CONFIG)), env={})
+    config = runtime.config
+    assert runtime.warnings == []
     assert config.get("batch.max_rows") == 1000
     assert config.get("storage.s3.endpoint") == "http://127.0.0.1:9000"
     assert config.get("iceberg.tables.logs") == "my_logs"
@@ -166,14 +167,14 @@ def test_precedence_file_env_cli(tmp_path: Path) -> None:
     ],
 )
 def test_reference_variables(name: str, value: str, key: str, expected: object) -> None:
-    config = load_config(env={name: value}, cwd=Path("/nonexistent"))
+    config = bootstrap(env={name: value}, cwd=Path("/nonexistent")).config
     assert config.get(key) == expected
     assert config.origin(key) == f"environment variable {name}"
 
 
 def test_env_sets_one_key_and_keeps_file_neighbours(tmp_path: Path) -> None:
     path = write(tmp_path, "[storage.s3]\nbucket = 'from-file'\nregion = 'eu-west-1'\n")
-    config = load_config(str(path), env={"OTLP2PARQUET_S3_BUCKET": "from-env"})
+    config = bootstrap(str(path), env={"OTLP2PARQUET_S3_BUCKET": "from-env"}).config
     assert config.get("storage.s3.bucket") == "from-env"
     assert config.get("storage.s3.region") == "eu-west-1"
 
@@ -248,19 +249,19 @@ def test_unknown_key_is_error_when_strict(tmp_path: Path) -> None:
 
 def test_unknown_variable_warns_or_fails_when_strict(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        load_config(env={"OTLP2PARQUET_BATCH_MAX_ROW": "1"}, cwd=Path("/nonexistent"))
+        bootstrap(env={"OTLP2PARQUET_BATCH_MAX_ROW": "1"}, cwd=Path("/nonexistent"))
     assert "unknown environment variable(s) OTLP2PARQUET_BATCH_MAX_ROW" in caplog.text
     with pytest.raises(ConfigError, match="OTLP2PARQUET_BATCH_MAX_ROW"):
-        load_config(
+        bootstrap(
             env={"OTLP2PARQUET_BATCH_MAX_ROW": "1", "OTLP2PARQUET_STRICT": "true"},
             cwd=Path("/nonexistent"),
         )
 
 
 def test_secrets_masked_in_show_and_errors(tmp_path: Path) -> None:
-    config = load_config(
+    config = bootstrap(
         str(write(tmp_path, RUST_CONFIG)), env={"OTLP2PARQUET_BASIC_AUTH_PASSWORD": "hunter2"}
-    )
+    ).config
     shown = config.show(with_origin=True)
     assert "very-secret" not in shown and "hunter2" not in shown
     assert 'storage.r2.secret_access_key = "********"' in shown
