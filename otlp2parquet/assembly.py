@@ -21,7 +21,7 @@ from otlp2parquet.plugin.urls import storage_overrides
 from otlp2parquet.telemetry.metrics import Telemetry
 
 if TYPE_CHECKING:
-    from otlp2parquet.pipeline.arrow import Pipeline
+    from otlp2parquet.pipeline.core import Pipeline
 
 #: An override computed from the loaded configuration (``--host`` replaces half of
 #: ``server.listen_addr``): it returns a layer, or None, and is validated with all the others.
@@ -61,7 +61,7 @@ class Runtime:
                 'platform writes Parquet with pyarrow: set parquet.engine = "auto" or "pyarrow"'
             )
         if self._pipeline is None:
-            from otlp2parquet.pipeline.arrow import Pipeline
+            from otlp2parquet.pipeline.core import Pipeline
 
             if durable:
                 from otlp2parquet.durability.setup import open_durability, replay_into

@@ -26,7 +26,7 @@ from otlp2parquet.types import Durability, Partition
 if TYPE_CHECKING:
     from otlp2parquet.config.layers import Config
     from otlp2parquet.durability.segment import SegmentScan
-    from otlp2parquet.pipeline.arrow import Pipeline
+    from otlp2parquet.pipeline.core import Pipeline
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from .storage import KvReceiptStore, env_binding, use_env
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
-    from otlp2parquet.pipeline.arrow import Pipeline
+    from otlp2parquet.pipeline.core import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def make_pipeline(runtime: Runtime, fresh: bool = False) -> Any:
     if engine == "lite":
         return LitePipeline(runtime.config, runtime.registry, runtime.pm, runtime.telemetry)
     if fresh:
-        from otlp2parquet.pipeline.arrow import Pipeline
+        from otlp2parquet.pipeline.core import Pipeline
 
         return Pipeline(runtime.config, runtime.registry, runtime.pm, runtime.telemetry)
     return runtime.pipeline()

@@ -30,7 +30,7 @@ from .companions import Companions
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
-    from otlp2parquet.pipeline.arrow import Pipeline
+    from otlp2parquet.pipeline.core import Pipeline
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ import pytest
 
 from otlp2parquet.errors import Backpressure, StorageError
 from otlp2parquet.http.errors import status_of
-from otlp2parquet.pipeline.arrow import Pipeline
 from otlp2parquet.pipeline.batcher import Batcher
+from otlp2parquet.pipeline.core import Pipeline
 from otlp2parquet.types import MappedBatch, WrittenFile
 from support.s3 import S3_KEY, S3_REGION, S3_SECRET, create_bucket, free_port
 from support.writepath_tables import HOUR_US, LOGS, T0, build_pipeline, rows, seqs

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pyarrow.parquet as pq
 
 from otlp2parquet.assembly import Runtime
-from otlp2parquet.pipeline.arrow import Pipeline
+from otlp2parquet.pipeline.core import Pipeline
 from otlp2parquet.pipeline.lite import LitePipeline
 from support.signal_samples import example
 

@@ -25,8 +25,8 @@ import pytest
 
 from otlp2parquet.assembly import bootstrap
 from otlp2parquet.errors import StorageError
-from otlp2parquet.pipeline.arrow import Pipeline
 from otlp2parquet.pipeline.batcher import Batcher
+from otlp2parquet.pipeline.core import Pipeline
 from otlp2parquet.plugins.storage_fsspec import FsspecStorage, make_gcs
 from otlp2parquet.types import WrittenFile
 from support.writepath_tables import LOGS, T0, build_pipeline, rows, seqs
