@@ -49,7 +49,7 @@ def make(pipeline: Pipeline, flushes: Flushes, **settings: Any) -> Batcher:
         "retry_max_secs": 0.2,
     }
     options.update(settings)
-    return Batcher(write=pipeline.write_file, on_flushed=flushes, **options)
+    return Batcher(write=pipeline.write_file, on_flushed=flushes, engine=pipeline.engine, **options)
 
 
 def split(pipeline: Pipeline, table: pa.Table) -> list[tuple[Any, pa.Table]]:

@@ -266,6 +266,7 @@ def test_missing_bucket_is_a_storage_error_then_nothing_is_lost(
     batcher = Batcher(
         write=pipeline.write_file,
         on_flushed=flushes,
+        engine=pipeline.engine,
         max_rows=1_000_000,
         max_bytes=1 << 30,
         max_age_secs=3600,
