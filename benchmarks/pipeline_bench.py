@@ -61,7 +61,7 @@ def ours_run(pipeline: Any, signal: str, encoding: str, bodies: list[bytes]) -> 
     tables = []
     for name, pieces in parts.items():
         table = pa.concat_tables(pieces)
-        pipeline.writer.to_bytes(table, pipeline.schemas[name])
+        pipeline.engine.writer.to_bytes(table, pipeline.schemas[name])
         tables.append(table)
     return tables
 
@@ -90,8 +90,8 @@ def _child(argv: list[str]) -> dict[str, Any]:
     ours = [measure(lambda: ours_run(pipeline, signal, encoding, bodies))]  # first: memory
     tables = ours[0].result
     assert isinstance(tables, list)
-    floor = [measure(lambda: floor_run(signal, encoding, bodies, tables, pipeline.writer))]
-    writer = pipeline.writer
+    writer = pipeline.engine.writer
+    floor = [measure(lambda: floor_run(signal, encoding, bodies, tables, writer))]
     for _ in range(args.repeat):  # not interleaved: the floor's big writes would disturb ours
         ours.append(measure(lambda: ours_run(pipeline, signal, encoding, bodies), False))
         ours[-1].result = None  # each run's tables go, as they would after writing

@@ -35,7 +35,7 @@ def pyarrow_seconds(signal: str, requests: list[bytes], repeat: int) -> float:
         for body in requests:
             mapped = mapper.map(pipeline.decode(signal, body, CONTENT_TYPES["protobuf"], None))
             for name, table in mapped.tables.items():
-                pipeline.writer.to_bytes(table, pipeline.schemas[name])
+                pipeline.engine.writer.to_bytes(table, pipeline.schemas[name])
         best = min(best, time.perf_counter() - started)
     return best
 

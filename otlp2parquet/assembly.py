@@ -14,6 +14,7 @@ import pluggy
 
 from otlp2parquet.config.layers import Config, Layer, set_path
 from otlp2parquet.config.load import load_config, resolve_environment
+from otlp2parquet.durability.none import NO_DURABILITY
 from otlp2parquet.errors import ConfigError, PluginError
 from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry, has_entry_points
 from otlp2parquet.plugin.platforms import detect_platform
@@ -22,7 +23,8 @@ from otlp2parquet.plugin.urls import storage_overrides
 from otlp2parquet.telemetry.metrics import Telemetry
 
 if TYPE_CHECKING:
-    from otlp2parquet.pipeline.arrow import Pipeline
+    from otlp2parquet.pipeline.core import Pipeline
+    from otlp2parquet.types import Durability
 
 #: An override computed from the loaded configuration (``--host`` replaces half of
 #: ``server.listen_addr``): it returns a layer, or None, and is validated with all the others.
@@ -52,28 +54,39 @@ class Runtime:
         return replace(self, config=self.config.derive(layer), _pipeline=None)
 
     def pipeline(self, durable: bool = False) -> Pipeline:
-        """The pyarrow pipeline (the Cloudflare platform picks the lite one itself, see
-        ``parquet.engine``). ``durable``: the first call opens the spool ``durability.*``
-        configures, hands it to the pipeline and replays what it held (the server does this
-        before starting); a pipeline built without it stays without."""
+        """The runtime's pipeline, over the pyarrow engine (the Cloudflare platform builds its
+        own with ``new_pipeline``, see ``parquet.engine``). ``durable``: the first call opens
+        the spool ``durability.*`` configures, hands it to the pipeline and replays what it held
+        (the server does this before starting); a pipeline built without it stays without."""
         if self.config.get("parquet.engine") == "lite":
             raise ConfigError(
                 f'parquet.engine = "lite" is for the cloudflare platform; the {self.platform} '
                 'platform writes Parquet with pyarrow: set parquet.engine = "auto" or "pyarrow"'
             )
         if self._pipeline is None:
-            from otlp2parquet.pipeline.arrow import Pipeline
-
             if durable:
                 from otlp2parquet.durability.setup import open_durability, replay_into
 
                 durability, scans = open_durability(self.config)
-                built = Pipeline(self.config, self.registry, self.pm, self.telemetry, durability)
+                built = self.new_pipeline("pyarrow", durability)
                 replay_into(built, scans)
             else:
-                built = Pipeline(self.config, self.registry, self.pm, self.telemetry)
+                built = self.new_pipeline("pyarrow")
             self._pipeline = built
         return self._pipeline
+
+    def new_pipeline(
+        self, engine: str = "pyarrow", durability: Durability = NO_DURABILITY
+    ) -> Pipeline:
+        """A pipeline of its own (not kept) over the table engine ``engine`` (``pyarrow`` or
+        ``lite``, as ``engine.choose_engine`` resolves ``parquet.engine``)."""
+        from otlp2parquet.engine import make_engine
+        from otlp2parquet.pipeline.core import Pipeline
+
+        table_engine = make_engine(engine, self.config)
+        return Pipeline(
+            self.config, self.registry, self.pm, self.telemetry, durability, table_engine
+        )
 
 
 def bootstrap(

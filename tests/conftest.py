@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from otlp2parquet.assembly import Runtime, bootstrap
-from otlp2parquet.pipeline.arrow import Pipeline
+from otlp2parquet.pipeline.core import Pipeline
 from otlp2parquet.telemetry.metrics import Telemetry
 from support import hook_calls
 from support.rest_catalog import RestCatalog

@@ -24,7 +24,7 @@ from otlp2parquet.cli.capture_frames import Unreadable, split
 from otlp2parquet.cli.common import runtime_from_args
 from otlp2parquet.cli.output import emit, error_line
 from otlp2parquet.errors import DecodeError, UnsupportedMediaType
-from otlp2parquet.pipeline.arrow import Pipeline
+from otlp2parquet.pipeline.core import Pipeline
 from otlp2parquet.types import SIGNALS, IngestResult, WrittenFile
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,8 @@ Two passes over the recovered segments:
 
 1. intents and DONE records: which (source, partition) parts are already in a finished file,
    and which files were announced but not finished;
-2. requests, in order: each body is decoded and partitioned again (``rebuild``). A part that a
+2. requests, in order: each body is decoded, mapped and partitioned again by the pipeline
+   (``rebuild``: ``Pipeline.rebuild``, whatever its table engine). A part that a
    finished file holds is skipped; a part of an unfinished file joins that file's group, and a
    complete group goes back as one sealed buffer that is written under its recorded key (the
    same object, overwritten if it was uploaded before the crash); every other part is buffered
@@ -19,9 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from otlp2parquet.durability.segment import DataRecord, DoneRecord, IntentRecord, SegmentScan
 from otlp2parquet.durability.spool import Spool
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Parts = list[tuple[Partition, pa.Table]]
+Parts = list[tuple[Partition, Any]]
 RebuildFn = Callable[[DataRecord], Parts]
 DAMAGED_DIR = "damaged"
 
@@ -53,7 +52,7 @@ class ReplayReport:
 @dataclass
 class _Group:
     record: IntentRecord
-    parts: dict[int, tuple[Partition, pa.Table]] = field(default_factory=dict)
+    parts: dict[int, tuple[Partition, Any]] = field(default_factory=dict)
 
 
 def replay(
@@ -146,7 +145,7 @@ def _replay_request(
         group.parts[record.sid] = (partition, table)
         if len(group.parts) == len(group.record.sources):
             tables = [group.parts[sid][1] for sid in group.record.sources]
-            batcher.add_sealed(partition, pa.concat_tables(tables), group.record.sources)
+            batcher.add_sealed(partition, tables, group.record.sources)
             report.files_rebuilt += 1
     spool.adopt_source(record.sid, segment, pending)
     if fresh:

@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from otlp2parquet.durability.none import NO_DURABILITY
 from otlp2parquet.durability.replay import replay
-from otlp2parquet.durability.segment import DataRecord
 from otlp2parquet.durability.spool import Spool
 from otlp2parquet.errors import ConfigError
-from otlp2parquet.types import Durability, Partition
+from otlp2parquet.types import Durability
 
 if TYPE_CHECKING:
     from otlp2parquet.config.layers import Config
-    from otlp2parquet.durability.segment import SegmentScan
-    from otlp2parquet.pipeline.arrow import Pipeline
+    from otlp2parquet.durability.segment import DataRecord, SegmentScan
+    from otlp2parquet.pipeline.core import Pipeline
+    from otlp2parquet.types import Partition
 
 log = logging.getLogger(__name__)
 
@@ -88,23 +86,11 @@ def open_durability(config: Config) -> tuple[Durability, list[SegmentScan]]:
 
 def replay_into(pipeline: Pipeline, scans: list[SegmentScan]) -> None:
     """Put every request the spool held but had not written back into ``pipeline``'s
-    batcher (before it starts), rebuilt exactly as ``ingest`` made it."""
+    batcher (before it starts), rebuilt by the pipeline exactly as ``ingest`` made it."""
     spool = pipeline.spool
     if spool is not None:
-        replay(spool, scans, lambda record: rebuild(pipeline, record), pipeline.batcher)
 
+        def rebuild(record: DataRecord) -> list[tuple[Partition, Any]]:
+            return pipeline.rebuild(record.signal, record.media_type, record.body)
 
-def rebuild(pipeline: Pipeline, record: DataRecord) -> list[tuple[Partition, pa.Table]]:
-    """A spooled request's partition tables, exactly as ``ingest`` made them."""
-    decoder = pipeline.decoders.get(record.media_type)
-    mapper = pipeline.mappers.get(record.signal)
-    if decoder is None or mapper is None:
-        raise ConfigError(
-            f"no decoder for {record.media_type!r} or no mapper for {record.signal!r} is loaded"
-        )
-    mapped = mapper.map(decoder.decode(record.body, record.signal))
-    parts: list[tuple[Partition, pa.Table]] = []
-    for name, table in mapped.tables.items():
-        if table.num_rows:
-            parts.extend(pipeline.partitioner.split(pipeline.schemas[name], table))
-    return parts
+        replay(spool, scans, rebuild, pipeline.batcher)

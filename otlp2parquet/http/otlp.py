@@ -28,7 +28,7 @@ from otlp2parquet.telemetry.redaction import Redactor
 
 if TYPE_CHECKING:
     from otlp2parquet.config.layers import Config
-    from otlp2parquet.pipeline.arrow import Pipeline
+    from otlp2parquet.pipeline.core import Pipeline
 
 log = logging.getLogger(__name__)
 

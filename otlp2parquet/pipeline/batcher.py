@@ -14,6 +14,9 @@ meanwhile go to a new buffer. While storage is failing, open buffers are not flu
 (they keep growing into one file) but still when full. Each add may carry ``sources`` (the
 spool's ids for its rows); a buffer passes the union of them to ``write``.
 
+Tables are opaque here: the table engine (``TableOps``) sizes and concatenates them, once per
+table, so the batcher serves the pyarrow engine and the pure-Python one alike.
+
 Without a running flusher thread (a CLI run that never calls ``start()``), full buffers are
 written by the adding thread itself and backpressure becomes a synchronous flush: nobody else
 would ever drain them.
@@ -29,15 +32,17 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from otlp2parquet.errors import Backpressure, StorageError
 from otlp2parquet.types import Partition, WrittenFile
 
+if TYPE_CHECKING:
+    from otlp2parquet.engine import TableOps
+
 log = logging.getLogger(__name__)
 
-WriteFn = Callable[[Partition, pa.Table, str, tuple[int, ...]], WrittenFile]
+WriteFn = Callable[[Partition, Any, str, tuple[int, ...]], WrittenFile]
 FlushedFn = Callable[[Sequence[WrittenFile]], None]
 TokenFn = Callable[[Partition, tuple[int, ...]], str]
 
@@ -50,7 +55,7 @@ def random_token(partition: Partition, sources: tuple[int, ...]) -> str:
 class _Buffer:
     partition: Partition
     created: float
-    tables: list[pa.Table] = field(default_factory=list)
+    tables: list[Any] = field(default_factory=list)
     rows: int = 0
     bytes: int = 0
     attempts: int = 0  # failed writes in a row
@@ -58,20 +63,22 @@ class _Buffer:
     sources: list[int] = field(default_factory=list)
     token: str = ""  # set when sealed
 
-    def add(self, table: pa.Table, sources: Sequence[int] = ()) -> None:
+    def add(self, table: Any, size: int, sources: Sequence[int] = ()) -> None:
         self.tables.append(table)
         self.rows += table.num_rows
-        self.bytes += table.nbytes
+        self.bytes += size
         self.sources.extend(sources)
 
 
 class Batcher:
-    """Buffers partitioned tables and writes them through ``write``; see the module doc."""
+    """Buffers partitioned tables of ``engine`` and writes them through ``write``; see the
+    module doc."""
 
     def __init__(
         self,
         write: WriteFn,
         on_flushed: FlushedFn,
+        engine: TableOps,
         enabled: bool = True,
         max_rows: int = 200_000,
         max_bytes: int = 128 * 1024 * 1024,
@@ -82,6 +89,7 @@ class Batcher:
         token: TokenFn = random_token,
     ) -> None:
         self.write = write
+        self.engine = engine
         self.token = token
         self.on_flushed = on_flushed
         self.enabled = enabled
@@ -157,12 +165,12 @@ class Batcher:
         return delay * random.uniform(0.5, 1.0)
 
     # -- adding -----------------------------------------------------------------------------
-    def add(self, partition: Partition, table: pa.Table) -> None:
+    def add(self, partition: Partition, table: Any) -> None:
         self.add_many([(partition, table)])
 
     def add_many(
         self,
-        parts: Sequence[tuple[Partition, pa.Table]],
+        parts: Sequence[tuple[Partition, Any]],
         sources: Sequence[int] = (),
         check: bool = True,
     ) -> None:
@@ -175,16 +183,17 @@ class Batcher:
         if not self.enabled:
             self._write_now(parts, tuple(sources))
             return
+        sizes = [self.engine.nbytes(t) for _, t in parts]
         if check:
-            self.check_room(sum(t.nbytes for _, t in parts))
+            self.check_room(sum(sizes))
         with self._lock:
             now = time.monotonic()
             full = False
-            for partition, table in parts:
+            for (partition, table), size in zip(parts, sizes, strict=True):
                 buffer = self._buffers.get(partition.key)
                 if buffer is None:
                     buffer = self._buffers[partition.key] = _Buffer(partition, now)
-                buffer.add(table, sources)
+                buffer.add(table, size, sources)
                 full = full or self._full(buffer)
             if full and self.running:
                 self._wake.notify_all()
@@ -207,12 +216,16 @@ class Batcher:
                     retry_after=self._retry_after_locked(),
                 )
 
-    def add_sealed(self, partition: Partition, table: pa.Table, sources: Sequence[int]) -> None:
-        """Queue rows to be written as exactly one file, never merged with others (a file
-        rebuilt by the spool's replay); its token comes from ``token(partition, sources)``."""
+    def add_sealed(
+        self, partition: Partition, tables: Sequence[Any], sources: Sequence[int]
+    ) -> None:
+        """Queue ``tables``' rows to be written as exactly one file, never merged with others
+        (a file rebuilt by the spool's replay); its token comes from ``token(partition,
+        sources)``."""
         ordered = tuple(sorted(sources))
         buffer = _Buffer(partition, time.monotonic(), sources=list(ordered))
-        buffer.add(table)
+        for table in tables:
+            buffer.add(table, self.engine.nbytes(table))
         buffer.token = self.token(partition, ordered)
         with self._lock:
             self._sealed.append(buffer)
@@ -246,7 +259,7 @@ class Batcher:
         return self._deadline(buffer) <= now
 
     def _write_now(
-        self, parts: Sequence[tuple[Partition, pa.Table]], sources: tuple[int, ...] = ()
+        self, parts: Sequence[tuple[Partition, Any]], sources: tuple[int, ...] = ()
     ) -> None:
         """Batching off: write each part now. Files written before a failure stay written (and
         are reported); the caller's retry may then store those rows twice."""
@@ -324,7 +337,7 @@ class Batcher:
         if not buffer.token:
             buffer.sources = sorted(set(buffer.sources))
             buffer.token = self.token(buffer.partition, tuple(buffer.sources))
-        table = pa.concat_tables(buffer.tables)
+        table = self.engine.concat(buffer.tables)
         return self.write(buffer.partition, table, buffer.token, tuple(buffer.sources))
 
     def _requeue(self, buffer: _Buffer) -> None:

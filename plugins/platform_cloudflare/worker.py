@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from otlp2parquet import hookimpl
 from otlp2parquet.config.layers import Config, Layer
 from otlp2parquet.durability import receipts as rc
-from otlp2parquet.errors import CatalogError, StorageError, UnsupportedMediaType
+from otlp2parquet.errors import CatalogError, StorageError
 from otlp2parquet.http.bodies import check_size
 from otlp2parquet.types import IngestResult, Partition, WrittenFile
 
@@ -30,7 +30,7 @@ from .storage import KvReceiptStore, env_binding, use_env
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
-    from otlp2parquet.pipeline.arrow import Pipeline
+    from otlp2parquet.pipeline.core import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -76,20 +76,16 @@ def load_runtime(env: Any, batching: bool | None = None) -> tuple[Runtime, str, 
     return runtime, seen["mode"], seen["batching"]
 
 
-def make_pipeline(runtime: Runtime, fresh: bool = False) -> Any:
-    """The Worker's pipeline for ``parquet.engine``: the pyarrow one (the runtime's, or a new
-    one when ``fresh``), or the pyarrow-free ``LitePipeline`` (``auto``: when pyarrow cannot be
-    imported, as in Cloudflare's Python Workers)."""
-    from otlp2parquet.pipeline.lite import LitePipeline, choose_engine
+def make_pipeline(runtime: Runtime, fresh: bool = False) -> Pipeline:
+    """The Worker's pipeline over the table engine ``parquet.engine`` picks (``auto``: pyarrow
+    when it can be imported, else the pure-Python one, as in Cloudflare's Python Workers): the
+    runtime's pyarrow pipeline, or a new one when ``fresh`` or for the lite engine."""
+    from otlp2parquet.engine import choose_engine
 
     engine = choose_engine(runtime.config)
     log.debug("Parquet engine: %s", engine)
-    if engine == "lite":
-        return LitePipeline(runtime.config, runtime.registry, runtime.pm, runtime.telemetry)
-    if fresh:
-        from otlp2parquet.pipeline.arrow import Pipeline
-
-        return Pipeline(runtime.config, runtime.registry, runtime.pm, runtime.telemetry)
+    if engine == "lite" or fresh:
+        return runtime.new_pipeline(engine)
     return runtime.pipeline()
 
 
@@ -149,11 +145,11 @@ class ReceiptWriter:
 
 
 class DurableForwarder:
-    """In ``OtlpHttp``'s place of the pipeline when batching: decodes and maps here (statuses
-    and partial success are answered at once), then hands the body to the signal's
-    ``OtlpBatcher`` Durable Object, which buffers it durably and writes on its limits."""
+    """In ``OtlpHttp``'s place of the pipeline when batching: the pipeline's decode and map
+    stages run here (statuses and partial success are answered at once), then the body goes to
+    the signal's ``OtlpBatcher`` Durable Object, whose own pipeline buffers it and writes it."""
 
-    def __init__(self, pipeline: Pipeline | Any, namespace: Any) -> None:
+    def __init__(self, pipeline: Pipeline, namespace: Any) -> None:
         self.pipeline = pipeline
         self.namespace = namespace
         self.decoders = pipeline.decoders
@@ -168,11 +164,9 @@ class DurableForwarder:
     def ingest(
         self, signal: str, body: bytes, content_type: str | None, encoding: str | None = None
     ) -> IngestResult:
-        requests = self.pipeline.decode(signal, body, content_type, encoding)
-        mapper = self.pipeline.mappers.get(signal)
-        if mapper is None:
-            raise UnsupportedMediaType(f"no schema mapper for signal {signal!r}")
-        mapped = mapper.map(requests)
+        mapped = self.pipeline.map(
+            signal, self.pipeline.decode(signal, body, content_type, encoding)
+        )
         if mapped.rows:
             headers = {
                 "content-type": content_type or "",

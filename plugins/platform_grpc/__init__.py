@@ -16,7 +16,7 @@ from otlp2parquet.errors import MissingExtra
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
-    from otlp2parquet.pipeline.arrow import Pipeline
+    from otlp2parquet.pipeline.core import Pipeline
     from otlp2parquet.plugin.registry import Register
 
     from .receiver import GrpcReceiver

@@ -33,7 +33,7 @@ from .errors import RETRY_CODES, code_of
 
 if TYPE_CHECKING:
     from otlp2parquet.config.layers import Config
-    from otlp2parquet.pipeline.arrow import Pipeline
+    from otlp2parquet.pipeline.core import Pipeline
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from otlp2parquet.errors import ConfigError, PluginError
 
 if TYPE_CHECKING:
     from otlp2parquet.assembly import Runtime
-    from otlp2parquet.pipeline.arrow import Pipeline
+    from otlp2parquet.pipeline.core import Pipeline
     from otlp2parquet.telemetry.self_export import SelfExporter
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import pytest
 from otlp2parquet.assembly import Runtime
 from otlp2parquet.durability.none import NO_DURABILITY, NoDurability
 from otlp2parquet.durability.spool import Spool
-from otlp2parquet.pipeline.arrow import Pipeline
+from otlp2parquet.pipeline.core import Pipeline
 from otlp2parquet.types import Partition
 from support.signal_samples import example
 

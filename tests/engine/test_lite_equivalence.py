@@ -24,7 +24,6 @@ from otlp2parquet.engine.arrow_writer import ParquetWriter
 from otlp2parquet.engine.lite.mapping import LitePlan
 from otlp2parquet.engine.lite.parquet_writer import LiteParquetWriter
 from otlp2parquet.errors import ConfigError
-from otlp2parquet.pipeline.lite import LitePipeline
 from otlp2parquet.schema.tables import Column, load_table_schema
 from support.cloudflare_support import pb_logs
 from support.lite_mappers import lite_mapper
@@ -191,7 +190,7 @@ def runtime_pipelines(tmp_path: Path) -> tuple[Any, Any]:
 
     normal = runtime("normal")
     lite = runtime("lite")
-    return normal.pipeline(), LitePipeline(lite.config, lite.registry, lite.pm)
+    return normal.pipeline(), lite.new_pipeline("lite")
 
 
 @pytest.mark.parametrize("signal", ["logs", "traces", "metrics"])
@@ -219,7 +218,7 @@ def test_lite_pipeline_with_batching_buffers_until_flush(tmp_path: Path) -> None
     env = {"OTLP2PARQUET_STORAGE_BACKEND": "memory", "OTLP2PARQUET_BATCH_ENABLED": "true"}
     env["OTLP2PARQUET_STORAGE_MEMORY_PATH"] = f"/lite-batching-{tmp_path.name}"
     runtime = bootstrap(env=env, cwd=tmp_path)
-    pipeline = LitePipeline(runtime.config, runtime.registry, runtime.pm)
+    pipeline = runtime.new_pipeline("lite")
     body = edge_logs().SerializeToString()
     for _ in range(3):
         pipeline.ingest("logs", body, "application/x-protobuf")
@@ -242,7 +241,7 @@ def test_lite_pipeline_honours_row_group_size_and_no_compression(tmp_path: Path)
         "OTLP2PARQUET_STORAGE_COMPRESSION": "none",
     }
     runtime = bootstrap(env=env, cwd=tmp_path)
-    pipeline = LitePipeline(runtime.config, runtime.registry, runtime.pm)
+    pipeline = runtime.new_pipeline("lite")
     result = pipeline.ingest("logs", pb_logs("checkout", 5), "application/x-protobuf")
     assert result.accepted == 5
     (key,) = pipeline.storage.list()

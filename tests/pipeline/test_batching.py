@@ -16,8 +16,8 @@ import pytest
 
 from otlp2parquet.errors import Backpressure, StorageError
 from otlp2parquet.http.errors import status_of
-from otlp2parquet.pipeline.arrow import Pipeline
 from otlp2parquet.pipeline.batcher import Batcher
+from otlp2parquet.pipeline.core import Pipeline
 from otlp2parquet.types import MappedBatch, WrittenFile
 from support.s3 import S3_KEY, S3_REGION, S3_SECRET, create_bucket, free_port
 from support.writepath_tables import HOUR_US, LOGS, T0, build_pipeline, rows, seqs
@@ -49,7 +49,7 @@ def make(pipeline: Pipeline, flushes: Flushes, **settings: Any) -> Batcher:
         "retry_max_secs": 0.2,
     }
     options.update(settings)
-    return Batcher(write=pipeline.write_file, on_flushed=flushes, **options)
+    return Batcher(write=pipeline.write_file, on_flushed=flushes, engine=pipeline.engine, **options)
 
 
 def split(pipeline: Pipeline, table: pa.Table) -> list[tuple[Any, pa.Table]]:

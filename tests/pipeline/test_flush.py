@@ -8,8 +8,7 @@ from collections.abc import Callable
 import pyarrow.parquet as pq
 
 from otlp2parquet.assembly import Runtime
-from otlp2parquet.pipeline.arrow import Pipeline
-from otlp2parquet.pipeline.lite import LitePipeline
+from otlp2parquet.pipeline.core import Pipeline
 from support.signal_samples import example
 
 
@@ -28,7 +27,7 @@ def test_flush_returns_the_files_it_wrote(pipeline: Pipeline) -> None:
 
 def test_the_lite_engine_flush_returns_the_files_too(make_runtime: Callable[..., Runtime]) -> None:
     runtime = make_runtime(storage__backend="memory", storage__memory__path="/lite-flush")
-    lite = LitePipeline(runtime.config, runtime.registry, runtime.pm)
+    lite = runtime.new_pipeline("lite")
     lite.ingest("logs", example("logs.json"), "application/json")
     files = lite.flush()
     assert [(f.table, f.rows, f.key) for f in files] == [("logs", 1, lite.storage.list()[0])]

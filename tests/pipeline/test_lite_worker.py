@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from otlp2parquet.assembly import bootstrap
+from otlp2parquet.engine import choose_engine
 from otlp2parquet.engine.arrow_writer import ParquetWriter
 from otlp2parquet.errors import ConfigError
-from otlp2parquet.pipeline.lite import choose_engine
 from otlp2parquet.schema.tables import load_table_schema
 from support.rest_catalog import RestCatalog
 from support.signal_samples import decoder, example, mapper
@@ -103,7 +103,7 @@ def duck_rows(path: Path, sql: str = "SELECT * FROM t") -> list[Any]:
 def test_the_worker_answers_without_pyarrow_or_numpy(worker_run: Any) -> None:
     report, _ = worker_run
     assert report["loaded"] == []  # neither was imported, not even partly
-    assert report["pipeline"] == "LitePipeline"
+    assert report["pipeline"] == "Pipeline/LiteEngine"
     assert [r[1] for r in report["responses"]] == [200] * 2 * len(REQUESTS)
     assert report["responses"][1][2] == "{}"  # OTLP/JSON ExportLogsServiceResponse
 
@@ -217,7 +217,7 @@ def test_the_deployed_copy_runs_without_pyarrow(
     assert main(["deploy", "cloudflare", "--out", str(project)]) == 0
     report, out = run_child(tmp_path_factory, pythonpath=str(project / "src"))
     assert report["module_file"] == str(project / "src" / "otlp2parquet" / "__init__.py")
-    assert report["loaded"] == [] and report["pipeline"] == "LitePipeline"
+    assert report["loaded"] == [] and report["pipeline"] == "Pipeline/LiteEngine"
     assert [r[1] for r in report["responses"]] == [200] * 2 * len(REQUESTS)
     (trace,) = files(out, "direct/traces")
     assert duck_rows(trace, "SELECT SpanName FROM t") == [("I'm a server span",)]

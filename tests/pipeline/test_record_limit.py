@@ -11,9 +11,8 @@ import pytest
 
 from otlp2parquet.assembly import Runtime, bootstrap
 from otlp2parquet.errors import PayloadTooLarge
-from otlp2parquet.pipeline.arrow import Pipeline
+from otlp2parquet.pipeline.core import Pipeline
 from otlp2parquet.pipeline.limits import count_records
-from otlp2parquet.pipeline.lite import LitePipeline
 from support.signal_samples import decoder, full_requests, mapper, otlp_json
 from support.wire_support import logs_request
 
@@ -53,9 +52,7 @@ def test_one_record_over_the_cap_is_a_413_and_the_cap_itself_is_accepted(
 ) -> None:
     def make_pipeline(**settings: Any) -> Any:
         runtime = make_runtime(storage__backend="memory", **settings)
-        if engine == "pyarrow":
-            return runtime.pipeline()
-        return LitePipeline(runtime.config, runtime.registry, runtime.pm)
+        return runtime.new_pipeline(engine)
 
     count = rows(signal)
     data = body(signal, encoding)

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from otlp2parquet import hookimpl
-from otlp2parquet.pipeline.arrow import Pipeline
+from otlp2parquet.pipeline.core import Pipeline
 from otlp2parquet.plugin.manager import build_plugin_manager, collect_registry
 from otlp2parquet.plugins.catalog_none import NoCatalog
 from otlp2parquet.types import MappedBatch, WrittenFile

@@ -82,7 +82,8 @@ def main(inputs: Path, out: Path) -> dict[str, Any]:
             for signal in list(env.OTLP_BATCHER.states):
                 asyncio.run(env.OTLP_BATCHER.fire_alarm(signal))
         else:
-            report["pipeline"] = type(worker.get_app(env).pipeline).__name__
+            pipeline = worker.get_app(env).pipeline
+            report["pipeline"] = f"{type(pipeline).__name__}/{type(pipeline.engine).__name__}"
             if catalog:
                 report["sync"] = asyncio.run(handlers.scheduled(env))
         for key, data in env.OTLP_BUCKET.objects.items():

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from otlp2parquet.assembly import bootstrap
-from otlp2parquet.pipeline.arrow import Pipeline
+from otlp2parquet.pipeline.core import Pipeline
 from otlp2parquet.schema.tables import TableSchema
 from otlp2parquet.types import Partition
 from support.settings import settings_layer

@@ -24,7 +24,7 @@ from otlp2parquet.errors import (
     NotAvailable,
     StorageError,
 )
-from otlp2parquet.pipeline.arrow import Pipeline
+from otlp2parquet.pipeline.core import Pipeline
 from otlp2parquet.plugins.catalog_iceberg import make_iceberg
 from otlp2parquet.plugins.platform_server.app import create_app
 from otlp2parquet.plugins.platform_server.companions import Companions

@@ -25,8 +25,8 @@ import pytest
 
 from otlp2parquet.assembly import bootstrap
 from otlp2parquet.errors import StorageError
-from otlp2parquet.pipeline.arrow import Pipeline
 from otlp2parquet.pipeline.batcher import Batcher
+from otlp2parquet.pipeline.core import Pipeline
 from otlp2parquet.plugins.storage_fsspec import FsspecStorage, make_gcs
 from otlp2parquet.types import WrittenFile
 from support.writepath_tables import LOGS, T0, build_pipeline, rows, seqs
@@ -266,6 +266,7 @@ def test_missing_bucket_is_a_storage_error_then_nothing_is_lost(
     batcher = Batcher(
         write=pipeline.write_file,
         on_flushed=flushes,
+        engine=pipeline.engine,
         max_rows=1_000_000,
         max_bytes=1 << 30,
         max_age_secs=3600,

@@ -1,6 +1,11 @@
-"""Assembles the components that config names into one pipeline:
+"""The one pipeline, whatever the table engine:
 
 decoder → schema mapper → partitioner → batcher → Parquet writer → storage → catalog → hooks.
+
+The table engine (``engine/``: pyarrow, or pure Python for the Worker) supplies what differs:
+the mappers' form, splitting, sizes, concatenation, time bounds and the Parquet bytes; every
+call to it is per table. The server, gRPC, Lambda, ``convert``, the Worker (and its Durable
+Object) and the spool's replay all go through this class.
 """
 
 from __future__ import annotations
@@ -14,13 +19,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from otlp2parquet.config.layers import Config
 from otlp2parquet.durability.none import NO_DURABILITY
-from otlp2parquet.engine.arrow_writer import ParquetWriter
-from otlp2parquet.errors import CatalogError, Otlp2ParquetError, StorageError, UnsupportedMediaType
+from otlp2parquet.engine import TableEngine, make_engine
+from otlp2parquet.errors import (
+    CatalogError,
+    ConfigError,
+    Otlp2ParquetError,
+    StorageError,
+    UnsupportedMediaType,
+)
 from otlp2parquet.http.bodies import decompress, media_type
 from otlp2parquet.pipeline.batcher import Batcher
 from otlp2parquet.pipeline.limits import RecordLimit
@@ -58,7 +67,8 @@ class Stats:
 
 
 class Pipeline:
-    """One configured pipeline. Thread-safe for concurrent ``ingest`` calls."""
+    """One configured pipeline over one table engine (pyarrow when none is handed in).
+    Thread-safe for concurrent ``ingest`` calls."""
 
     def __init__(
         self,
@@ -67,8 +77,10 @@ class Pipeline:
         pm: pluggy.PluginManager,
         telemetry: Telemetry | None = None,
         durability: Durability = NO_DURABILITY,
+        engine: TableEngine | None = None,
     ) -> None:
         self.config = config
+        self.engine = engine if engine is not None else make_engine("pyarrow", config)
         self.registry = registry
         self.pm = pm
         self.telemetry = telemetry if telemetry is not None else Telemetry()
@@ -81,16 +93,11 @@ class Pipeline:
         self.decoders = self._build_decoders()
         self.schemas: dict[str, TableSchema] = {}
         self.mappers = self._build_mappers()
-        self.partitioner: Partitioner = self._create(
-            "partitioner", config.get("partitioning.scheme")
-        )
+        scheme = config.get("partitioning.scheme")
+        self.partitioner: Partitioner = self._create("partitioner", scheme)
+        self._split = self.engine.splitter(self.partitioner, str(scheme))
         self.storage: StorageBackend = self._create(
             "storage_backend", config.get("storage.backend")
-        )
-        self.writer = ParquetWriter(
-            compression=config.get("storage.compression"),
-            compression_level=config.get("storage.compression_level"),
-            row_group_size=int(config.get("storage.parquet_row_group_size")),
         )
         catalog = registry.get("catalog", config.get("catalog_mode"))
         self.catalog: Catalog = catalog.factory(
@@ -100,6 +107,7 @@ class Pipeline:
         self.batcher = Batcher(
             write=self.write_file,
             on_flushed=self.after_flush,
+            engine=self.engine,
             enabled=batch["enabled"],
             max_rows=batch["max_rows"],
             max_bytes=batch["max_bytes"],
@@ -129,7 +137,7 @@ class Pipeline:
             signal = component.meta["signal"]
             tables = {name: load_table_schema(name) for name in component.meta["tables"]}
             self.schemas.update(tables)
-            mappers[signal] = component.factory(tables)
+            mappers[signal] = self.engine.mapper(component, tables)
         return mappers
 
     @property
@@ -174,10 +182,7 @@ class Pipeline:
     ) -> IngestResult:
         """Map decoded requests and buffer them. With a spool, ``raw`` (media type, body) is
         what gets spooled; without it, a single protobuf request is spooled re-serialized."""
-        if signal not in self.mappers:
-            known = ", ".join(sorted(self.mappers)) or "none"
-            raise UnsupportedMediaType(f"no schema mapper for signal {signal!r}; known: {known}")
-        mapped = self.mappers[signal].map(requests)
+        mapped = self.map(signal, requests)
         try:
             spooled = _raw(signal, requests, raw) if self.durability.enabled else None
             self.ingest_mapped(mapped, spooled)
@@ -187,19 +192,42 @@ class Pipeline:
         self.telemetry.records_ingested(signal, mapped.rows, mapped.rejected)
         return IngestResult(mapped.rows, mapped.rejected, list(mapped.reasons))
 
+    def map(self, signal: str, requests: Sequence[Any]) -> MappedBatch:
+        """Decoded requests → the signal's tables (UnsupportedMediaType: no mapper for it)."""
+        mapper = self.mappers.get(signal)
+        if mapper is None:
+            known = ", ".join(sorted(self.mappers)) or "none"
+            raise UnsupportedMediaType(f"no schema mapper for signal {signal!r}; known: {known}")
+        return mapper.map(requests)
+
+    def split(self, mapped: MappedBatch) -> list[tuple[Partition, Any]]:
+        """Mapped tables → one part per partition (empty tables have none)."""
+        parts: list[tuple[Partition, Any]] = []
+        for name, table in mapped.tables.items():
+            if table.num_rows:
+                parts.extend(self._split(self.schemas[name], table))
+        return parts
+
+    def rebuild(self, signal: str, media_type: str, body: bytes) -> list[tuple[Partition, Any]]:
+        """A spooled request's parts, exactly as ``ingest`` made them (the spool's replay);
+        ConfigError when its decoder or mapper is no longer loaded."""
+        decoder = self.decoders.get(media_type)
+        if decoder is None or signal not in self.mappers:
+            raise ConfigError(
+                f"no decoder for {media_type!r} or no mapper for {signal!r} is loaded"
+            )
+        return self.split(self.map(signal, decoder.decode(body, signal)))
+
     def ingest_mapped(self, mapped: MappedBatch, raw: tuple[str, str, bytes] | None = None) -> None:
         """Partition and buffer; with a spool and ``raw`` (signal, media type, body), the
         request is durable in the spool before this returns (SpoolFull when it is full)."""
-        parts: list[tuple[Partition, pa.Table]] = []
-        for name, table in mapped.tables.items():
-            if table.num_rows:
-                parts.extend(self.partitioner.split(self.schemas[name], table))
+        parts = self.split(mapped)
         if not parts:
             return
         if raw is None or not self.durability.enabled:
             self.batcher.add_many(parts)
             return
-        self.batcher.check_room(sum(t.nbytes for _, t in parts))
+        self.batcher.check_room(sum(self.engine.nbytes(t) for _, t in parts))
         sid = self.durability.append(*raw, parts=len(parts), retry_after=self.batcher.retry_after())
         self.batcher.add_many(parts, sources=(sid,), check=False)
 
@@ -207,7 +235,7 @@ class Pipeline:
     def write_file(
         self,
         partition: Partition,
-        table: pa.Table,
+        table: Any,
         token: str | None = None,
         sources: tuple[int, ...] = (),
     ) -> WrittenFile:
@@ -216,10 +244,8 @@ class Pipeline:
         StorageError."""
         started = time.monotonic()
         schema = self.schemas[partition.table]
-        times = table.column(schema.time_column)
-        bounds = pc.min_max(times.cast(pa.int64()))
-        first, last = bounds["min"].as_py() or 0, bounds["max"].as_py() or 0
-        data = self.writer.to_bytes(table, schema)
+        first, last = self.engine.time_bounds(table, schema)
+        data = self.engine.to_parquet(table, schema)
         token = token or uuid.uuid4().hex
         key = self.durability.key_for(token) or self.partitioner.object_key(partition, first, token)
         if sources:
