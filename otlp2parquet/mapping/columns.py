@@ -27,14 +27,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from otlp2parquet.errors import ConfigError
 from otlp2parquet.mapping.registry import lookup, optional
 from otlp2parquet.mapping.transforms import ArrowTransform, Extractor, read
 from otlp2parquet.mapping.wire.protoview import as_record_views, as_views
 from otlp2parquet.mapping.wire.rows import WireRows, descriptor
 from otlp2parquet.mapping.wire.scan import Unsupported
 from otlp2parquet.mapping.wire.transforms import WireExtractor, WireTransform
-from otlp2parquet.schema.column_sources import getter, parse_source
+from otlp2parquet.schema.table_plan import ColumnSpec, check_levels, walk_groups
 from otlp2parquet.schema.tables import Column, TableSchema
 
 log = logging.getLogger(__name__)
@@ -73,26 +72,17 @@ class Rows:
 
 def group_rows(requests: Iterable[Any], resources: str, scopes: str, records: str) -> Rows:
     """Flatten requests → resource groups → scope groups → records (row level ``record``)."""
-    resource_groups: list[Any] = []
-    scope_groups: list[Any] = []
-    rows: list[Any] = []
-    scope_resource: list[int] = []
-    counts: list[int] = []
-    for request in requests:
-        for resource_group in getattr(request, resources):
-            resource_groups.append(resource_group)
-            for scope_group in getattr(resource_group, scopes):
-                items = getattr(scope_group, records)
-                if items:
-                    scope_resource.append(len(resource_groups) - 1)
-                    scope_groups.append(scope_group)
-                    counts.append(len(items))
-                    rows.extend(items)
+    groups = walk_groups(requests, resources, scopes, records)
+    counts = groups.counts
     return Rows(
         "record",
-        {"resource_group": resource_groups, "scope_group": scope_groups, "record": rows},
         {
-            "resource_group": np.repeat(np.asarray(scope_resource, np.int64), counts),
+            "resource_group": groups.resource_groups,
+            "scope_group": groups.scope_groups,
+            "record": groups.records,
+        },
+        {
+            "resource_group": np.repeat(np.asarray(groups.scope_resource, np.int64), counts),
             "scope_group": np.repeat(np.arange(len(counts), dtype=np.int64), counts),
         },
     )
@@ -112,38 +102,22 @@ def request_rows(
     return rows
 
 
-class ColumnPlan:
-    """How one column is filled."""
+class ColumnPlan(ColumnSpec):
+    """How one column is filled, as Arrow arrays: the table plan's column with the Arrow and
+    wire forms of its extractor and transform."""
 
     def __init__(self, schema: TableSchema, column: Column) -> None:
-        self.column = column
-        self.name = column.name
         self.type = column.arrow_type
-        self.options = column.options
-        where = f"schema {schema.name}, column {column.name}"
-        self.is_list = pa.types.is_list(self.type)
-        src = parse_source(column, self.is_list, where)
+        super().__init__(schema, column, pa.types.is_list(self.type))
+        src, where = self.source, self.where
         self.extract: Extractor | None = None
         if src.extractor:
             self.extract = lookup(src.extractor, "extractor", "arrow", where)
-        self.level, path, value_path = src.level, src.path, src.value_path
         self.element_type = self.type.value_type if self.is_list else self.type
-        self.list_getter = getter(path) if self.is_list else None
-        self.list_path = ".".join(path)
-        self.getter = getter(value_path)
-        self.leaf = value_path[-1] if value_path else ""
-        self.parent_getter = getter(value_path[:-1])
-        self.parent_path = ".".join(value_path[:-1])
-        self.leaf_getter = getter(value_path[-1:])
-        self.fallback_path = src.fallback_path
-        self.fallback = getter(self.fallback_path)
         name = src.transform
         self.transform: ArrowTransform = lookup(name, "transform", "arrow", where)
         self.cache_key = (self.level, column.name, column.source, column.arrow, name)
         # reading serialized rows (``wirerows``) where a wire form of the transform exists
-        self.list_parts = tuple(path) if self.is_list else ()
-        self.expand = src.expand
-        self.value_path = value_path
         self.wire_transform: WireTransform | None = optional(name, "transform", "wire")
         self.wire_extract: WireExtractor | None = None
         if self.extract is not None:
@@ -216,13 +190,7 @@ class TablePlan:
     def __init__(self, schema: TableSchema, levels: Iterable[str]) -> None:
         self.schema = schema
         self.columns = [ColumnPlan(schema, c) for c in schema.columns]
-        known = set(levels)
-        for plan in self.columns:
-            if plan.level not in known:
-                raise ConfigError(
-                    f"schema {schema.name}, column {plan.name}: unknown level {plan.level!r}; "
-                    f"known: {', '.join(sorted(known))}"
-                )
+        check_levels(schema, self.columns, levels)
 
     def build(
         self,

@@ -18,9 +18,8 @@ from itertools import accumulate, chain
 from typing import Any, cast
 
 from otlp2parquet.engine.lite.values import LiteExtractor, LiteTransform
-from otlp2parquet.errors import ConfigError
 from otlp2parquet.mapping.registry import lookup
-from otlp2parquet.schema.column_sources import getter, parse_source
+from otlp2parquet.schema.table_plan import RECORD_LEVELS, ColumnSpec, check_levels, walk_groups
 from otlp2parquet.schema.tables import Column, TableSchema
 from otlp2parquet.types import MappedBatch
 
@@ -58,24 +57,16 @@ class Rows:
     index: dict[str, list[int]] = field(default_factory=dict)
 
 
-class LitePlan:
-    """How one column is filled, from its declaration in the schema file."""
+class LitePlan(ColumnSpec):
+    """How one column is filled, as Python lists: the table plan's column with the pure-Python
+    forms of its extractor and transform."""
 
     def __init__(self, schema: TableSchema, column: Column) -> None:
-        self.name = column.name
-        self.options = column.options
-        where = f"schema {schema.name}, column {column.name}"
-        self.is_list = column.type_spec.kind == "list"
-        src = parse_source(column, self.is_list, where)
+        super().__init__(schema, column, column.type_spec.kind == "list")
+        src, where = self.source, self.where
         self.extract: LiteExtractor | None = None
         if src.extractor:
             self.extract = lookup(src.extractor, "extractor", "python", where)
-        self.level, value_path = src.level, src.value_path
-        self.list_getter = getter(src.path) if self.is_list else None
-        self.getter = getter(value_path)
-        self.leaf = value_path[-1] if value_path else ""
-        self.parent_getter = getter(value_path[:-1])
-        self.fallback = getter(src.fallback_path)
         self.transform: LiteTransform = lookup(src.transform, "transform", "python", where)
 
     def values(self, objects: Sequence[Any]) -> list[Any]:
@@ -101,13 +92,7 @@ class LiteTablePlan:
     def __init__(self, schema: TableSchema, levels: Iterable[str]) -> None:
         self.schema = schema
         self.columns = [LitePlan(schema, c) for c in schema.columns]
-        known = set(levels)
-        for plan in self.columns:
-            if plan.level not in known:
-                raise ConfigError(
-                    f"schema {schema.name}, column {plan.name}: unknown level {plan.level!r}; "
-                    f"known: {', '.join(sorted(known))}"
-                )
+        check_levels(schema, self.columns, levels)
 
     def build(self, rows: Rows) -> LiteTable:
         columns = []
@@ -119,7 +104,6 @@ class LiteTablePlan:
         return LiteTable(self.schema, columns)
 
 
-RECORD_LEVELS = ("resource_group", "scope_group", "record")
 #: signal → the request's repeated fields: resources, scopes, records
 RECORD_GROUPS = {
     "logs": ("resource_logs", "scope_logs", "log_records"),
@@ -128,26 +112,22 @@ RECORD_GROUPS = {
 
 
 def record_rows(requests: Sequence[Any], resources: str, scopes: str, records: str) -> Rows:
-    """Requests → resource groups → scope groups → records (scope groups without records are
-    left out, as in ``columns.group_rows``)."""
-    resource_groups: list[Any] = []
-    scope_groups: list[Any] = []
-    rows: list[Any] = []
+    """The table plan's walk (``walk_groups``) with each row's group indexes as lists."""
+    groups = walk_groups(requests, resources, scopes, records)
     resource_index: list[int] = []
     scope_index: list[int] = []
-    for request in requests:
-        for resource_group in getattr(request, resources):
-            resource_groups.append(resource_group)
-            for scope_group in getattr(resource_group, scopes):
-                items = list(getattr(scope_group, records))
-                if items:
-                    scope_groups.append(scope_group)
-                    rows.extend(items)
-                    resource_index.extend([len(resource_groups) - 1] * len(items))
-                    scope_index.extend([len(scope_groups) - 1] * len(items))
+    for scope, (resource, count) in enumerate(
+        zip(groups.scope_resource, groups.counts, strict=True)
+    ):
+        resource_index.extend([resource] * count)
+        scope_index.extend([scope] * count)
     return Rows(
         "record",
-        {"resource_group": resource_groups, "scope_group": scope_groups, "record": rows},
+        {
+            "resource_group": groups.resource_groups,
+            "scope_group": groups.scope_groups,
+            "record": groups.records,
+        },
         {"resource_group": resource_index, "scope_group": scope_index},
     )
 
