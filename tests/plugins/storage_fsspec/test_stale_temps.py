@@ -10,12 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-from otlp2parquet.plugins.storage_fsspec import STALE_TEMP_SECS, temp_path
+from otlp2parquet.plugins.storage_local import STALE_TEMP_SECS, temp_path
 from support.otlp_server import ServerProcess
 
 KILLED_WRITER = """
 import os, signal, sys
-from otlp2parquet.plugins.storage_fsspec import temp_path
+from otlp2parquet.plugins.storage_local import temp_path
 with open(temp_path(sys.argv[1]), "wb") as handle:
     handle.write(b"PAR1 half a file")
     handle.flush()
