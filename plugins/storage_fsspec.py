@@ -31,7 +31,7 @@ from otlp2parquet.errors import ConfigError, MissingExtra, StorageError
 from otlp2parquet.plugin import urls
 
 from . import storage_options as options
-from .storage_local import _is_temp, _stale, _write_local
+from .storage_local import is_stale, is_temp, write_local
 from .storage_query import QUERY
 
 _UNSAFE_KEY = re.compile(r"[\x00-\x1f\x7f\\]")
@@ -100,7 +100,7 @@ class FsspecStorage:
         path = self.path(key)
         with self._failures("write", key):
             if self.local:
-                _write_local(path, data)
+                write_local(path, data)
             else:
                 self.fs.pipe_file(path, data)
 
@@ -117,9 +117,7 @@ class FsspecStorage:
             found = self.fs.find(start)
         cut = len(self.root) + 1
         keys = (p[cut:] for p in found if p.startswith(self.root + "/"))
-        return sorted(
-            k for k in keys if k.startswith(prefix) and not _is_temp(k.rsplit("/", 1)[-1])
-        )
+        return sorted(k for k in keys if k.startswith(prefix) and not is_temp(k.rsplit("/", 1)[-1]))
 
     def delete(self, key: str) -> None:
         with self._failures("delete", key):
@@ -139,7 +137,7 @@ class FsspecStorage:
             for directory, _, files in os.walk(top):
                 for name in files:
                     path = os.path.join(directory, name)
-                    if _is_temp(name) and _stale(path, name, now):
+                    if is_temp(name) and is_stale(path, name, now):
                         with contextlib.suppress(FileNotFoundError):
                             os.unlink(path)
                             removed.append(path)

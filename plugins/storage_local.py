@@ -20,14 +20,14 @@ _TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<host>[0-9a-f]{8})\.(?P<pid>\d+)\.
 STALE_TEMP_SECS = 3600.0
 
 
-def _is_temp(name: str) -> bool:
+def is_temp(name: str) -> bool:
     return name.startswith(".") and name.endswith(_TEMP_SUFFIX)
 
 
 _HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 
 
-def _stale(path: str, name: str, now: float) -> bool:
+def is_stale(path: str, name: str, now: float) -> bool:
     """Whether the temp file ``name`` at ``path`` belongs to no running write."""
     try:
         if now - os.stat(path).st_mtime > STALE_TEMP_SECS:
@@ -55,7 +55,7 @@ def temp_path(path: str) -> str:
     return os.path.join(directory, f".{name}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
 
 
-def _write_local(path: str, data: bytes) -> None:
+def write_local(path: str, data: bytes) -> None:
     """Temp file in the same directory, fsync, rename: the file appears whole or not at all."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temp = temp_path(path)
