@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from google.rpc import status_pb2
 
+from support.hung_endpoint import hung_endpoint
 from support.otlp_server import ServerProcess, example
 from support.s3 import S3_KEY, S3_REGION, S3_SECRET
 
@@ -26,29 +26,8 @@ TOKEN = "ready-token-123"
 @pytest.fixture
 def hung_s3() -> Iterator[str]:
     """An endpoint that accepts connections and never answers (a hung store)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(256)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join()
-        for sock in [listener, *held]:
-            sock.close()
+    with hung_endpoint() as url:
+        yield url
 
 
 def _config(endpoint: str, tmp: Path, extra: str = "") -> str:

@@ -5,14 +5,13 @@ acknowledged is in the spool and lands once after a restart with the store back.
 from __future__ import annotations
 
 import signal
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from support.hung_endpoint import hung_endpoint
 from support.otlp_server import ServerProcess
 from support.outage_support import landed
 from support.s3 import S3_KEY, S3_REGION, S3_SECRET, create_bucket
@@ -22,29 +21,9 @@ DRAIN = 3.0
 
 
 @pytest.fixture
-def hung_endpoint() -> Iterator[str]:
-    """Accepts connections and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for sock in [listener, *held]:
-        sock.close()
+def hung_s3() -> Iterator[str]:
+    with hung_endpoint() as url:
+        yield url
 
 
 def config(endpoint: str, bucket: str, spool: Path) -> str:
@@ -67,12 +46,12 @@ spool_dir = "{spool}"
 
 
 def test_sigterm_with_a_hung_store_stops_within_the_drain_timeout(
-    tmp_path: Path, hung_endpoint: str, s3_server: str
+    tmp_path: Path, hung_s3: str, s3_server: str
 ) -> None:
     bucket = create_bucket(s3_server)
     spool = tmp_path / "spool"
     (tmp_path / "a").mkdir()
-    hung = ServerProcess(tmp_path / "a", config(hung_endpoint, bucket, spool), output=False)
+    hung = ServerProcess(tmp_path / "a", config(hung_s3, bucket, spool), output=False)
     with hung as server:
         for ids in ([1, 2], [3]):
             status = server.request("POST", "/v1/logs", logs_body(ids), {"Content-Type": PROTOBUF})
