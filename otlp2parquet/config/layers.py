@@ -21,6 +21,7 @@ from typing import Any
 
 import jsonschema
 
+from otlp2parquet.config.mask import MASK
 from otlp2parquet.config.variables import check_unknown
 from otlp2parquet.errors import ConfigError, PluginError
 
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 ENV_PREFIX = "OTLP2PARQUET_"
 #: Variables that locate the config file rather than set a key.
 FILE_VARIABLES = {"OTLP2PARQUET_CONFIG", "OTLP2PARQUET_CONFIG_CONTENT"}
-MASK = "********"
 
 # Precedence ranks, lowest first.
 RANKS = ("default", "platform", "file", "env", "cli")

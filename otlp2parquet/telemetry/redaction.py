@@ -14,9 +14,12 @@ import base64
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from otlp2parquet.config.layers import MASK, Config
+from otlp2parquet.config.mask import MASK
+
+if TYPE_CHECKING:
+    from otlp2parquet.config.layers import Config
 
 #: Variables the cloud SDKs read credentials from.
 ENV_SECRETS = (

@@ -1,0 +1,3 @@
+"""How a secret value is shown wherever it would appear (config show, errors, log lines)."""
+
+MASK = "********"
