@@ -1,8 +1,8 @@
-"""``python -m benchmarks``: pipeline throughput and memory beside a baseline and a floor, one
-64 MiB request, server load (one worker, then two for five minutes, which also shows whether
-memory stays flat), Lambda cold start, the Cloudflare Worker's pyarrow-free path (under CPython
-and inside Pyodide), and the targets of issue 8. Results go to
-benchmarks/results/*.json."""
+"""``python -m benchmarks``: end-to-end pipeline throughput and memory beside a baseline and a
+floor, whole-process ``convert`` beside its floor, one 64 MiB request, server load (one worker,
+then two for five minutes, which also shows whether memory stays flat), Lambda cold start, the
+Cloudflare Worker's pyarrow-free path (under CPython and inside Pyodide), and the targets.
+Results go to benchmarks/results/*.json."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from benchmarks.targets import evaluate, format_targets
 from otlp2parquet.cli.output import emit
 
 RESULTS = Path(__file__).parent / "results"
-PARTS = ("pipeline", "memory", "server", "coldstart", "worker")
+PARTS = ("pipeline", "convert", "memory", "server", "coldstart", "worker")
 
 
 def machine() -> dict[str, Any]:
@@ -86,8 +86,13 @@ def main(argv: list[str] | None = None) -> int:
         names = args.workloads.split(",")
         results = run(names, args.encodings.split(","), args.scale, args.repeat, args.no_baseline)
         report["pipeline"] = results
-        emit("decode + map + Parquet write (one core), beside the baseline and the floor")
+        emit("end to end: request bytes → files in storage (one core), beside the baseline")
         emit(format_table(results) + "\n")
+    if "convert" in parts:
+        from benchmarks.convert_bench import format_convert, run_convert
+
+        report["convert"] = run_convert(max(2, min(args.repeat, 3)), args.scale)
+        emit(format_convert(report["convert"]) + "\n")
     if "memory" in parts:
         from benchmarks.memory import format_memory, run_memory
 

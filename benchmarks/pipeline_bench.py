@@ -1,4 +1,6 @@
-"""decode + map + Parquet write to memory, beside the baseline and the floor.
+"""End to end, beside the baseline and the floor: request bytes → Parquet files in storage
+(the memory backend), through the pipeline the server uses (``Pipeline.ingest``: decode, map,
+split by partition, batcher; then ``flush``: concatenate, write, put).
 
 Each (workload, encoding) runs in fresh child processes on one core (pyarrow's thread pools set
 to one thread), warmed up on two requests first: one for ours and the floor (a first run of ours
@@ -33,15 +35,17 @@ CONTENT_TYPES = {
 }
 
 
-def make_pipeline(max_payload_bytes: int = 256 * MB) -> Any:
-    """A pipeline as the server builds it, writing to memory, batching off."""
+def make_pipeline(max_payload_bytes: int = 256 * MB, batching: bool = False) -> Any:
+    """A pipeline as the server builds it (default settings), writing to memory; batching off
+    unless asked for. Request limits are raised to take the bench's biggest request."""
     from otlp2parquet.assembly import bootstrap
 
     runtime = bootstrap(
         cli={
             "storage.backend": ("memory", "bench"),
-            "batch.enabled": (False, "bench"),
+            "batch.enabled": (batching, "bench"),
             "request.max_payload_bytes": (max_payload_bytes, "bench"),
+            "request.max_records": (10_000_000, "bench"),
         },
         env={},
         cwd=Path("/nonexistent"),
@@ -49,8 +53,23 @@ def make_pipeline(max_payload_bytes: int = 256 * MB) -> Any:
     return runtime.pipeline()
 
 
-def ours_run(pipeline: Any, signal: str, encoding: str, bodies: list[bytes]) -> list[pa.Table]:
-    """What the server does per request (decode, map), then one Parquet file per table."""
+def end_to_end(pipeline: Any, signal: str, encoding: str, bodies: list[bytes]) -> int:
+    """What the server does with each request (``ingest``), then the final ``flush``; the
+    files land in the memory store, which is emptied afterwards. Returns the rows written."""
+    content_type = CONTENT_TYPES[encoding]
+    before = pipeline.stats.rows_written
+    for body in bodies:
+        pipeline.ingest(signal, body, content_type)
+    pipeline.flush()
+    store = getattr(pipeline.storage, "fs", None)
+    if store is not None:
+        store.store.clear()  # the memory file system's objects
+    return int(pipeline.stats.rows_written - before)
+
+
+def mapped_tables(pipeline: Any, signal: str, encoding: str, bodies: list[bytes]) -> list[pa.Table]:
+    """The rows the pipeline writes for ``bodies``, one table per schema table (the floor
+    writes these), each also written once as Parquet."""
     mapper = pipeline.mappers[signal]
     content_type = CONTENT_TYPES[encoding]
     parts: dict[str, list[pa.Table]] = defaultdict(list)
@@ -85,21 +104,23 @@ def _child(argv: list[str]) -> dict[str, Any]:
         baseline_run(signal, encoding, bodies[:2])  # warm-up
         runs = [measure(lambda: baseline_run(signal, encoding, bodies))]
         return {"baseline_" + k: v for k, v in _summary(runs, runs, args.records).items()}
-    pipeline = make_pipeline()
-    ours_run(pipeline, signal, encoding, bodies[:2])  # warm-up: imports, caches
-    ours = [measure(lambda: ours_run(pipeline, signal, encoding, bodies))]  # first: memory
-    tables = ours[0].result
-    assert isinstance(tables, list)
-    writer = pipeline.engine.writer
-    floor = [measure(lambda: floor_run(signal, encoding, bodies, tables, writer))]
+    pipeline = make_pipeline(batching=True)
+    end_to_end(pipeline, signal, encoding, bodies[:2])  # warm-up: imports, caches
+    ours = [measure(lambda: end_to_end(pipeline, signal, encoding, bodies))]  # first: memory
+    written = ours[0].result
     for _ in range(args.repeat):  # not interleaved: the floor's big writes would disturb ours
-        ours.append(measure(lambda: ours_run(pipeline, signal, encoding, bodies), False))
-        ours[-1].result = None  # each run's tables go, as they would after writing
+        ours.append(measure(lambda: end_to_end(pipeline, signal, encoding, bodies), False))
+    plain = make_pipeline()
+    tables = mapped_tables(plain, signal, encoding, bodies)
+    if sum(t.num_rows for t in tables) != written:
+        raise RuntimeError(f"wrote {written} rows, the mapped tables hold another number")
+    writer = plain.engine.writer
+    floor = [measure(lambda: floor_run(signal, encoding, bodies, tables, writer))]
     for _ in range(args.repeat):
         floor.append(measure(lambda: floor_run(signal, encoding, bodies, tables, writer), False))
     result = {"ours_" + k: v for k, v in _summary(ours, ours[1:], args.records).items()}
     result.update({"floor_" + k: v for k, v in _summary(floor, floor[1:], args.records).items()})
-    result["rows_written"] = sum(t.num_rows for t in tables)
+    result["rows_written"] = written
     return result
 
 
