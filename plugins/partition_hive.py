@@ -24,6 +24,7 @@ from otlp2parquet.schema.tables import TableSchema
 from otlp2parquet.types import Partition
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
 HOUR_US = 3_600_000_000
@@ -80,27 +81,27 @@ class HiveHourly:
         self._paths: dict[str, str] = {}
 
     def split(self, schema: TableSchema, table: pa.Table) -> Iterator[tuple[Partition, pa.Table]]:
-        import pyarrow as pa
-        import pyarrow.compute as pc
+        """One part per (service, UTC hour), in order of first appearance. A request's rows
+        come grouped by resource, so groups are usually runs of rows and parts are zero-copy
+        slices; otherwise the rows are put in group order by one ``take`` and then sliced."""
+        import numpy as np
 
         self._remember(schema)
-        services = table.column(schema.service_column).cast(pa.string()).fill_null("")
-        times = table.column(schema.time_column).cast(pa.timestamp("us", "UTC"))
-        hours = pc.floor_temporal(times, 1, "hour").cast(pa.int64()).fill_null(0)
-        distinct_services = pc.unique(services)
-        distinct_hours = pc.unique(hours)
-        if len(distinct_services) == 1 and len(distinct_hours) == 1:
-            yield self._partition(schema, distinct_services[0].as_py(), distinct_hours[0]), table
+        if not table.num_rows:
             return
-        keys = pa.table({"s": services, "h": hours, "i": pa.array(range(table.num_rows))})
-        groups = keys.group_by(["s", "h"], use_threads=False).aggregate([("i", "list")])
-        for service, hour, rows in zip(
-            groups.column("s").to_pylist(),
-            groups.column("h"),
-            groups.column("i_list"),
-            strict=True,
-        ):
-            yield self._partition(schema, service, hour), table.take(rows.values)
+        codes, names, hours = _keys(schema, table)
+        if len(names) == 1 and hours[0] == hours[-1] and (hours == hours[0]).all():
+            yield self._partition(schema, names[0], int(hours[0])), table
+            return
+        change = np.flatnonzero((codes[1:] != codes[:-1]) | (hours[1:] != hours[:-1])) + 1
+        starts = np.concatenate(([0], change))
+        run_keys = list(zip(codes[starts].tolist(), hours[starts].tolist(), strict=True))
+        if len(set(run_keys)) < len(run_keys):  # a group in several runs: one take first
+            order, starts, run_keys = _group_order(codes, hours)
+            table = table.take(order)
+        stops = [*starts[1:].tolist(), table.num_rows]
+        for (code, hour), start, stop in zip(run_keys, starts.tolist(), stops, strict=True):
+            yield self._partition(schema, names[code], hour), table.slice(start, stop - start)
 
     def split_rows(
         self, schema: TableSchema, services: Sequence[str | None], times_us: Sequence[int]
@@ -121,9 +122,8 @@ class HiveHourly:
         self._paths[schema.name] = "/".join(safe_segment(p, "_") for p in schema.path.split("/"))
 
     @staticmethod
-    def _partition(schema: TableSchema, service: str, hour: pa.Scalar) -> Partition:
-        start = int(hour.as_py())
-        return Partition(schema.name, service, start, hour_values(start))
+    def _partition(schema: TableSchema, service: str, hour: int) -> Partition:
+        return Partition(schema.name, service, hour, hour_values(hour))
 
     def object_key(self, partition: Partition, first_ts_us: int, token: str) -> str:
         path = self._paths.get(partition.table)
@@ -136,6 +136,38 @@ class HiveHourly:
             raise ValueError(f"file token must be 32 lowercase hex digits, got {token!r}")
         hive = "/".join(f"{name}={value}" for name, value in hour_values(partition.bucket_start_us))
         return f"{path}/{safe_segment(partition.service)}/{hive}/{int(first_ts_us)}-{token}.parquet"
+
+
+def _keys(schema: TableSchema, table: pa.Table) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Every row's service (code into the distinct names) and UTC hour start (µs)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    services = table.column(schema.service_column).cast(pa.string()).fill_null("")
+    encoded = services.combine_chunks().dictionary_encode()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    times = table.column(schema.time_column).cast(pa.timestamp("us", "UTC")).cast(pa.int64())
+    micros = times.fill_null(0).to_numpy()
+    return codes, encoded.dictionary.to_pylist(), micros - micros % HOUR_US
+
+
+def _group_order(
+    codes: np.ndarray, hours: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """Rows in (service, hour) group order, groups by first appearance: the row order, each
+    group's first position in it and its key."""
+    import numpy as np
+
+    _, first, group = np.unique(
+        np.stack([codes.astype(np.int64), hours]), axis=1, return_index=True, return_inverse=True
+    )
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    order = np.argsort(rank[group.ravel()], kind="stable")
+    starts = np.flatnonzero(np.diff(rank[group.ravel()][order], prepend=-1))
+    keys = [(int(codes[order[i]]), int(hours[order[i]])) for i in starts.tolist()]
+    return order, starts, keys
 
 
 def make_hive_hourly(options: dict[str, Any]) -> HiveHourly:

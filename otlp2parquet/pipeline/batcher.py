@@ -173,17 +173,22 @@ class Batcher:
         parts: Sequence[tuple[Partition, Any]],
         sources: Sequence[int] = (),
         check: bool = True,
+        sizes: Sequence[int] | None = None,
     ) -> None:
         """Buffer every part, or none of them (``Backpressure``; ``check=False`` skips that
-        test, for callers that made ``check_room`` already); with batching off, write them all
-        now (``StorageError`` on failure)."""
-        parts = [(p, t) for p, t in parts if t.num_rows]
-        if not parts:
+        test, for callers that made ``check_room`` already, and ``sizes`` are the parts'
+        ``engine.nbytes`` when the caller has them); with batching off, write them all now
+        (``StorageError`` on failure)."""
+        if sizes is None:
+            sizes = [self.engine.nbytes(t) for _, t in parts]
+        kept = [(part, size) for part, size in zip(parts, sizes, strict=True) if part[1].num_rows]
+        if not kept:
             return
+        parts = [part for part, _ in kept]
         if not self.enabled:
             self._write_now(parts, tuple(sources))
             return
-        sizes = [self.engine.nbytes(t) for _, t in parts]
+        sizes = [size for _, size in kept]
         if check:
             self.check_room(sum(sizes))
         with self._lock:

@@ -202,10 +202,18 @@ class Pipeline:
 
     def split(self, mapped: MappedBatch) -> list[tuple[Partition, Any]]:
         """Mapped tables → one part per partition (empty tables have none)."""
-        parts: list[tuple[Partition, Any]] = []
+        return [part for part, _ in self._sized_parts(mapped)]
+
+    def _sized_parts(self, mapped: MappedBatch) -> list[tuple[tuple[Partition, Any], int]]:
+        """``split`` with each part's share of its table's ``engine.nbytes`` (by rows): one
+        size per table, not per part, which costs as much as the split itself."""
+        parts: list[tuple[tuple[Partition, Any], int]] = []
         for name, table in mapped.tables.items():
-            if table.num_rows:
-                parts.extend(self._split(self.schemas[name], table))
+            if not table.num_rows:
+                continue
+            size, rows = self.engine.nbytes(table), table.num_rows
+            for part in self._split(self.schemas[name], table):
+                parts.append((part, -(-size * part[1].num_rows // rows)))
         return parts
 
     def rebuild(self, signal: str, media_type: str, body: bytes) -> list[tuple[Partition, Any]]:
@@ -221,15 +229,16 @@ class Pipeline:
     def ingest_mapped(self, mapped: MappedBatch, raw: tuple[str, str, bytes] | None = None) -> None:
         """Partition and buffer; with a spool and ``raw`` (signal, media type, body), the
         request is durable in the spool before this returns (SpoolFull when it is full)."""
-        parts = self.split(mapped)
-        if not parts:
+        sized = self._sized_parts(mapped)
+        if not sized:
             return
+        parts, sizes = [part for part, _ in sized], [size for _, size in sized]
         if raw is None or not self.durability.enabled:
-            self.batcher.add_many(parts)
+            self.batcher.add_many(parts, sizes=sizes)
             return
-        self.batcher.check_room(sum(self.engine.nbytes(t) for _, t in parts))
+        self.batcher.check_room(sum(sizes))
         sid = self.durability.append(*raw, parts=len(parts), retry_after=self.batcher.retry_after())
-        self.batcher.add_many(parts, sources=(sid,), check=False)
+        self.batcher.add_many(parts, sources=(sid,), check=False, sizes=sizes)
 
     # -- writing ----------------------------------------------------------------------------
     def write_file(

@@ -94,6 +94,42 @@ def test_split_by_service_and_hour_boundary_keeps_every_row_in_order() -> None:
     assert seqs(t for _, t in parts) == list(range(6))
 
 
+def test_groups_in_runs_are_zero_copy_slices_in_order_of_first_appearance() -> None:
+    """A request's rows come grouped by resource: each run becomes a slice of the input (its
+    buffers are the input's), with no copy of the rows."""
+    times = [T0, T0 + 1, T0 + 2, T0 + HOUR_US, T0 + 3, T0 + 4]
+    services = ["b", "b", "a", "a", "c", "c"]
+    table = rows(times, services)
+    parts = list(HiveHourly().split(LOGS, table))
+    assert [(p.service, p.bucket_start_us) for p, _ in parts] == [
+        ("b", T0),
+        ("a", T0),
+        ("a", T0 + HOUR_US),
+        ("c", T0),
+    ]
+    assert [t.column("Seq").to_pylist() for _, t in parts] == [[0, 1], [2], [3], [4, 5]]
+    body = table.column("Body").chunk(0).buffers()[2]
+    for _, part in parts:
+        assert part.column("Body").chunk(0).buffers()[2].address == body.address
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "", "c"]), st.integers(-3, 3)), min_size=1
+    )
+)
+def test_split_matches_a_plain_grouping_of_any_rows(keys: list[tuple[str, int]]) -> None:
+    services = [s for s, _ in keys]
+    times = [T0 + h * HOUR_US // 2 for _, h in keys]
+    expected: dict[tuple[str, int], list[int]] = {}
+    for seq, (service, when) in enumerate(zip(services, times, strict=True)):
+        expected.setdefault((service, when - when % HOUR_US), []).append(seq)
+    parts = list(HiveHourly().split(LOGS, rows(times, services)))
+    got = {(p.service, p.bucket_start_us): t.column("Seq").to_pylist() for p, t in parts}
+    assert got == expected
+    assert [p.key[1:] for p, _ in parts] == list(expected)  # groups by first appearance
+
+
 def test_single_group_is_passed_through_unsplit() -> None:
     table = rows([T0, T0 + 1])
     [(_, out)] = HiveHourly().split(LOGS, table)
