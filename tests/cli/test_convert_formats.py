@@ -19,6 +19,7 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from otlp2parquet.cli.capture_frames import fixed_frames, is_request, varint_frames
+from otlp2parquet.cli.convert import merged
 from support.wire_support import varint
 
 T_NS = 1_714_978_800_000_000_000
@@ -149,6 +150,33 @@ def test_a_bad_message_among_frames_names_its_position(tmp_path: Path) -> None:
     assert result.returncode == 1
     (line,) = errors(result)
     assert "4-byte length-prefixed message 2 of 2: invalid protobuf" in line
+
+
+def test_the_messages_before_a_bad_one_are_converted(tmp_path: Path) -> None:
+    """Good messages go through merged; when the merged body fails, they are decoded one by
+    one, so those before the bad one land and the error names the bad one."""
+    (tmp_path / "logs.proto").write_bytes(fixed(PROTOS[0], PROTOS[1], b"\x0a\x05\x12", PROTOS[2]))
+    out = tmp_path / "lake"
+    result = run("logs.proto", "-o", str(out), cwd=tmp_path)
+    assert result.returncode == 1
+    (line,) = errors(result)
+    assert "4-byte length-prefixed message 3 of 4: invalid protobuf" in line
+    got = duckdb.sql(
+        f"SELECT ServiceName, Body FROM read_parquet('{out}/logs/**/*.parquet') ORDER BY ALL"
+    ).fetchall()
+    assert got == [("svc", "a0"), ("svc", "a1"), ("svc", "b0")]
+
+
+def test_consecutive_protobuf_messages_are_merged_up_to_the_limit() -> None:
+    messages = [("protobuf", b"a" * 4), ("protobuf", b"b" * 4), ("protobuf", b"c" * 9)]
+    messages += [("json", b"{}"), ("protobuf", b"d"), ("protobuf", b"e")]
+    got = [(kind, [n for n, _ in run]) for kind, run in merged(messages, limit=8)]
+    assert got == [
+        ("protobuf", [1, 2]),
+        ("protobuf", [3]),  # bigger than the limit: alone
+        ("json", [4]),
+        ("protobuf", [5, 6]),
+    ]
 
 
 def test_framing_detection_is_exact() -> None:
