@@ -15,9 +15,7 @@ PASSWORD_VAR = "OTLP2PARQUET_BASIC_AUTH_PASSWORD"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "connect", help="print an exporter configuration that sends to this server"
-    )
+    parser = sub.add_parser("connect")
     parser.add_argument("target", choices=TARGETS, help="who sends the telemetry")
     parser.add_argument(
         "--endpoint",

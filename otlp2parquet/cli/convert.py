@@ -33,11 +33,7 @@ EXIT_UNREADABLE = 2
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "convert",
-        help="convert captured OTLP files (JSON, JSON Lines, protobuf as the Collector's "
-        "fileexporter writes it; gzip or zstd) to Parquet",
-    )
+    parser = sub.add_parser("convert")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="files or directories")
     parser.add_argument(
         "--output",

@@ -27,10 +27,7 @@ PROMPT, CONTINUE = "otlp2parquet> ", "         ...> "
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "query",
-        help="query the lake with DuckDB, or print ClickHouse tables that read it in place",
-    )
+    parser = sub.add_parser("query")
     engines = parser.add_subparsers(dest="engine", metavar="ENGINE", required=True)
     duck = engines.add_parser(
         "duckdb",

@@ -12,7 +12,6 @@ from otlp2parquet.config.layers import Config, Layer
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "serve",
-        help="receive OTLP/HTTP on :4318 and write Parquet (./data by default)",
         description="Serve OTLP/HTTP (POST /v1/logs, /v1/traces, /v1/metrics; GET /health, "
         "/ready) until SIGTERM or SIGINT, then flush every buffer and exit.",
     )
