@@ -16,7 +16,7 @@ import logging
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otlp2parquet import hookimpl
 from otlp2parquet.cli.capture import MEDIA_TYPES, detect_encoding, detect_signal, unwrap
@@ -24,8 +24,10 @@ from otlp2parquet.cli.capture_frames import Unreadable, split
 from otlp2parquet.cli.common import runtime_from_args
 from otlp2parquet.cli.output import emit, error_line
 from otlp2parquet.errors import DecodeError, UnsupportedMediaType
-from otlp2parquet.pipeline.core import Pipeline
 from otlp2parquet.types import SIGNALS, IngestResult, WrittenFile
+
+if TYPE_CHECKING:
+    from otlp2parquet.pipeline.core import Pipeline
 
 log = logging.getLogger(__name__)
 #: The exit status when an input is in none of the formats convert reads.

@@ -95,3 +95,14 @@ def test_a_subcommand_imports_its_own_module_and_no_other() -> None:
     commands = {f"otlp2parquet.cli.{name}" for name, _ in COMMANDS}
     assert sorted(modules & commands) == ["otlp2parquet.cli.deploy"]
     assert heavy_in(modules) == []
+
+
+@pytest.mark.parametrize("command", [name for name, _ in COMMANDS])
+def test_a_subcommands_help_loads_no_config_machinery(command: str) -> None:
+    """Bootstrapping (jsonschema, the plugins) waits for the command to run; only convert,
+    whose write observer is a hook implementation, loads pluggy for its --help."""
+    modules, proc = imported_by(command, "--help")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"usage: otlp2parquet {command}" in proc.stdout
+    assert heavy_in(modules) == (["pluggy"] if command == "convert" else [])
+    assert "otlp2parquet.assembly" not in modules
