@@ -57,6 +57,16 @@ def _cold(key: str) -> Callable[[Report], float | None]:
     return get
 
 
+def _cli(key: str) -> Callable[[Report], float | None]:
+    """A CLI start-up median (``coldstart.cli``; absent from reports before issue 17)."""
+
+    def get(report: Report) -> float | None:
+        cli = report.get("coldstart", {}).get("cli")
+        return float(cli[key]) if cli else None
+
+    return get
+
+
 #: (description, how to read the value, comparison, threshold, unit)
 TARGETS: list[tuple[str, Callable[[Report], float | None], str, float, str]] = [
     ("logs protobuf → Parquet", _pipeline("L", "protobuf", "ours_records_per_s"), ">=", 100_000,
@@ -76,6 +86,8 @@ TARGETS: list[tuple[str, Callable[[Report], float | None], str, float, str]] = [
     ("RSS flat under 5 minutes of load", _soak, "<", FLAT_PCT, "% growth"),
     ("Lambda handler import", _cold("import_ms"), "<=", 400, "ms"),
     ("first small request answered", _cold("first_request_ms"), "<=", 1000, "ms"),
+    ("otlp2parquet --version (median)", _cli("version_ms"), "<=", 250, "ms"),
+    ("otlp2parquet --help (median)", _cli("help_ms"), "<=", 250, "ms"),
 ]  # fmt: skip
 
 

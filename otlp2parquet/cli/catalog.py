@@ -22,7 +22,7 @@ EXIT_PENDING = 1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("catalog", help="sync pending files, show status, maintain tables")
+    parser = sub.add_parser("catalog")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     sync = actions.add_parser("sync", help="commit every pending receipt (exit 1 if some fail)")
     sync.add_argument(

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from otlp2parquet.assembly import Adjust, Runtime, bootstrap
-from otlp2parquet.telemetry.logs import setup_logging
-from otlp2parquet.telemetry.redaction import Redactor
+if TYPE_CHECKING:
+    from otlp2parquet.assembly import Adjust, Runtime
 
 
 def runtime_from_args(
@@ -21,7 +20,11 @@ def runtime_from_args(
     """Bootstrap with ``--config``, ``--log-level``, ``--log-format``, the command's own flag
     overrides (``{"key.path": (value, "--flag")}``, or computed from the loaded config by
     ``adjust``) and ``--output`` (a path or a URL whose scheme a storage backend registers),
-    then apply the logging settings."""
+    then apply the logging settings. (Imported here: a subcommand's ``--help`` needs none.)"""
+    from otlp2parquet.assembly import bootstrap
+    from otlp2parquet.telemetry.logs import setup_logging
+    from otlp2parquet.telemetry.redaction import Redactor
+
     cli = dict(overrides or {})
     if args.log_level:
         cli["server.log_level"] = (args.log_level, "--log-level")

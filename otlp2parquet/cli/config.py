@@ -9,7 +9,7 @@ from otlp2parquet.cli.output import emit
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("config", help="show or check the effective configuration")
+    parser = sub.add_parser("config")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     show = actions.add_parser("show", help="print the effective configuration, secrets masked")
     show.add_argument("--origin", action="store_true", help="say where each value came from")

@@ -4,10 +4,13 @@ this server, ready to paste. Secrets are never printed: the snippets name their 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from otlp2parquet.cli.common import runtime_from_args
 from otlp2parquet.cli.output import emit
-from otlp2parquet.config.layers import Config
+
+if TYPE_CHECKING:
+    from otlp2parquet.config.layers import Config
 
 TARGETS = ("otel-collector", "python", "node")
 BEARER_VAR = "OTLP2PARQUET_AUTH_BEARER_TOKEN"
@@ -15,9 +18,7 @@ PASSWORD_VAR = "OTLP2PARQUET_BASIC_AUTH_PASSWORD"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "connect", help="print an exporter configuration that sends to this server"
-    )
+    parser = sub.add_parser("connect")
     parser.add_argument("target", choices=TARGETS, help="who sends the telemetry")
     parser.add_argument(
         "--endpoint",

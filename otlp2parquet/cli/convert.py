@@ -17,7 +17,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otlp2parquet import hookimpl
 from otlp2parquet.cli.capture import MEDIA_TYPES, detect_encoding, detect_signal, unwrap
@@ -25,8 +25,10 @@ from otlp2parquet.cli.capture_frames import Unreadable, split
 from otlp2parquet.cli.common import runtime_from_args
 from otlp2parquet.cli.output import emit, error_line
 from otlp2parquet.errors import DecodeError, UnsupportedMediaType
-from otlp2parquet.pipeline.core import Pipeline
 from otlp2parquet.types import SIGNALS, IngestResult, WrittenFile
+
+if TYPE_CHECKING:
+    from otlp2parquet.pipeline.core import Pipeline
 
 log = logging.getLogger(__name__)
 #: The exit status when an input is in none of the formats convert reads.
@@ -34,11 +36,7 @@ EXIT_UNREADABLE = 2
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "convert",
-        help="convert captured OTLP files (JSON, JSON Lines, protobuf as the Collector's "
-        "fileexporter writes it; gzip or zstd) to Parquet",
-    )
+    parser = sub.add_parser("convert")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="files or directories")
     parser.add_argument(
         "--output",

@@ -71,7 +71,7 @@ def render(template: str, values: Mapping[str, str], flags: Mapping[str, bool]) 
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("deploy", help="write deployment files for a platform")
+    parser = sub.add_parser("deploy")
     platforms = parser.add_subparsers(dest="platform", metavar="PLATFORM", required=True)
     cf = platforms.add_parser(
         "cloudflare",

@@ -10,7 +10,7 @@ from otlp2parquet.cli.output import emit
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("plugins", help="list plugins and the components they register")
+    parser = sub.add_parser("plugins")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(func=run)
 

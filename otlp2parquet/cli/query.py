@@ -14,23 +14,22 @@ import csv
 import io
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from otlp2parquet.assembly import Runtime
 from otlp2parquet.cli.common import runtime_from_args
 from otlp2parquet.cli.output import emit, error_line
-from otlp2parquet.plugin.registry import Component
 from otlp2parquet.schema.tables import TableSchema, find_table_schema, load_table_schema
+
+if TYPE_CHECKING:
+    from otlp2parquet.assembly import Runtime
+    from otlp2parquet.plugin.registry import Component
 
 FORMATS = ("table", "csv", "json")
 PROMPT, CONTINUE = "otlp2parquet> ", "         ...> "
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "query",
-        help="query the lake with DuckDB, or print ClickHouse tables that read it in place",
-    )
+    parser = sub.add_parser("query")
     engines = parser.add_subparsers(dest="engine", metavar="ENGINE", required=True)
     duck = engines.add_parser(
         "duckdb",

@@ -20,7 +20,7 @@ FORMATS = ("clickhouse", "arrow", "iceberg", "json")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("schema", help="show or export the output table schemas")
+    parser = sub.add_parser("schema")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     show = actions.add_parser("show", help="list the tables and their columns")
     show.add_argument("--table", metavar="NAME", help="one table (logs, otel_logs, a .toml file)")

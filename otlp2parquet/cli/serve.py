@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 from functools import partial
+from typing import TYPE_CHECKING
 
 from otlp2parquet.cli.common import runtime_from_args
-from otlp2parquet.config.layers import Config, Layer
+
+if TYPE_CHECKING:
+    from otlp2parquet.config.layers import Config, Layer
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "serve",
-        help="receive OTLP/HTTP on :4318 and write Parquet (./data by default)",
         description="Serve OTLP/HTTP (POST /v1/logs, /v1/traces, /v1/metrics; GET /health, "
         "/ready) until SIGTERM or SIGINT, then flush every buffer and exit.",
     )
@@ -55,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _listen_addr_layer(config: Config, host: str | None, port: int | None) -> Layer:
     """``--host``/``--port`` replace one half of ``server.listen_addr`` each."""
+    from otlp2parquet.config.layers import Layer
+
     old_host, _, old_port = str(config.get("server.listen_addr")).rpartition(":")
     host = _bracketed(host)
     addr = f"{host or old_host}:{old_port if port is None else port}"
@@ -70,6 +74,8 @@ def _listen_addr_layer(config: Config, host: str | None, port: int | None) -> La
 def _grpc_layer(config: Config, host: str | None, port: int) -> Layer:
     """``--grpc-port`` turns on the gRPC receiver on that port (host: ``--host`` or the one of
     ``server.grpc_listen_addr``)."""
+    from otlp2parquet.config.layers import Layer
+
     old_host = str(config.get("server.grpc_listen_addr")).rpartition(":")[0]
     host = _bracketed(host)
     origin = "command-line flag --grpc-port" + (" and --host" if host else "")
