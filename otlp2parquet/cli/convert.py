@@ -168,6 +168,9 @@ def _decoded(
 
 
 def run(args: argparse.Namespace) -> int:
+    from otlp2parquet.engine.pandas_probe import skip_pandas_probe
+
+    skip_pandas_probe()
     runtime = runtime_from_args(args, output=args.output)
     files, missing = expand(args.inputs)
     for name in missing:

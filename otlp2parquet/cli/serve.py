@@ -44,6 +44,9 @@ def _port(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from otlp2parquet.engine.pandas_probe import skip_pandas_probe
+
+    skip_pandas_probe()
     adjust = []
     if args.host or args.port is not None:
         adjust.append(partial(_listen_addr_layer, host=args.host, port=args.port))
