@@ -140,9 +140,7 @@ class HiveHourly:
 
 def _keys(schema: TableSchema, table: pa.Table) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Every row's service (code into the distinct names) and UTC hour start (µs)."""
-    import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     services = table.column(schema.service_column).cast(pa.string()).fill_null("")
     encoded = services.combine_chunks().dictionary_encode()
