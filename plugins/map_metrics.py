@@ -66,6 +66,7 @@ class MetricsMapper:
     """Fills the metric tables from their schema files' extraction plans."""
 
     signal = "metrics"
+    reads_bodies = True  # see RecordMapper.reads_bodies
 
     def __init__(self, schemas: Mapping[str, TableSchema]) -> None:
         from otlp2parquet.mapping.columns import TablePlan

@@ -23,6 +23,9 @@ class RecordMapper:
     signal: ClassVar[str]
     groups: ClassVar[tuple[str, str, str]]
     record_type: ClassVar[str]
+    #: Reads protobuf requests from their bodies (record views): the pipeline lets the parsed
+    #: messages go before mapping (``protoview.Parsed.released``).
+    reads_bodies: ClassVar[bool] = True
 
     def __init__(self, schemas: Mapping[str, TableSchema]) -> None:
         from otlp2parquet.mapping.columns import TablePlan

@@ -31,6 +31,7 @@ from otlp2parquet.errors import (
     UnsupportedMediaType,
 )
 from otlp2parquet.http.bodies import decompress, media_type
+from otlp2parquet.mapping.wire.protoview import Parsed
 from otlp2parquet.pipeline.batcher import Batcher
 from otlp2parquet.pipeline.limits import RecordLimit
 from otlp2parquet.plugin.registry import Registry
@@ -175,6 +176,8 @@ class Pipeline:
         (or written, with batching off; and spooled, with a spool); raises the errors of
         ``errors.py``."""
         requests, data = self._decode(signal, body, content_type, content_encoding)
+        if isinstance(requests, Parsed) and getattr(self.mappers.get(signal), "reads_bodies", 0):
+            requests = requests.released()  # the mapper reads the body; the parse can go
         return self.ingest_requests(signal, requests, raw=(media_type(content_type), data))
 
     def ingest_requests(

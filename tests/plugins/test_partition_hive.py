@@ -113,11 +113,7 @@ def test_groups_in_runs_are_zero_copy_slices_in_order_of_first_appearance() -> N
         assert part.column("Body").chunk(0).buffers()[2].address == body.address
 
 
-@given(
-    st.lists(
-        st.tuples(st.sampled_from(["a", "b", "", "c"]), st.integers(-3, 3)), min_size=1
-    )
-)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "", "c"]), st.integers(-3, 3)), min_size=1))
 def test_split_matches_a_plain_grouping_of_any_rows(keys: list[tuple[str, int]]) -> None:
     services = [s for s, _ in keys]
     times = [T0 + h * HOUR_US // 2 for _, h in keys]
