@@ -176,7 +176,8 @@ class Pipeline:
         (or written, with batching off; and spooled, with a spool); raises the errors of
         ``errors.py``."""
         requests, data = self._decode(signal, body, content_type, content_encoding)
-        if isinstance(requests, Parsed) and getattr(self.mappers.get(signal), "reads_bodies", 0):
+        reads_bodies = getattr(self.mappers.get(signal), "reads_bodies", False)
+        if reads_bodies and isinstance(requests, Parsed):
             requests = requests.released()  # the mapper reads the body; the parse can go
         return self.ingest_requests(signal, requests, raw=(media_type(content_type), data))
 
