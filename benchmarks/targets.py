@@ -1,4 +1,4 @@
-"""The targets of issue 8, checked against a benchmark report. A target whose measurement is
+"""The targets of issues 8 and 17, checked against a benchmark report. A target whose measurement is
 not in the report is listed as not measured, never as met."""
 
 from __future__ import annotations
@@ -37,6 +37,16 @@ def _server(workers: int, key: str) -> Callable[[Report], float | None]:
 def _scaling(report: Report) -> float | None:
     one, two = _server(1, "records_per_s")(report), _server(2, "records_per_s")(report)
     return two / one if one and two else None
+
+
+def _convert(signal: str) -> Callable[[Report], float | None]:
+    def get(report: Report) -> float | None:
+        for row in report.get("convert", []):
+            if row["signal"] == signal:
+                return float(row["fraction_of_floor"])
+        return None
+
+    return get
 
 
 def _memory(report: Report) -> float | None:
@@ -79,10 +89,23 @@ TARGETS: list[tuple[str, Callable[[Report], float | None], str, float, str]] = [
      "spans/s"),
     ("metrics protobuf → Parquet", _pipeline("M", "protobuf", "ours_records_per_s"), ">=",
      100_000, "points/s"),
+    # issue 17: end to end (request bytes → files in storage) as a fraction of the floor
+    ("end to end: logs protobuf vs floor", _pipeline("L", "protobuf", "fraction_of_floor"),
+     ">=", 0.5, ""),
+    ("end to end: spans protobuf vs floor", _pipeline("T", "protobuf", "fraction_of_floor"),
+     ">=", 0.45, ""),
+    ("end to end: points protobuf vs floor", _pipeline("M", "protobuf", "fraction_of_floor"),
+     ">=", 0.4, ""),
+    *((f"end to end: {name} {encoding} vs floor", _pipeline(w, encoding, "fraction_of_floor"),
+       ">=", 0.9, "") for w, name in (("L", "logs"), ("T", "spans"), ("M", "points"))
+      for encoding in ("json", "jsonl")),
+    ("convert, 200,000 logs vs floor", _convert("logs"), ">=", 0.5, ""),
+    ("convert, 100,000 spans vs floor", _convert("traces"), ">=", 0.4, ""),
+    ("convert, 100,000 points vs floor", _convert("metrics"), ">=", 0.4, ""),
     ("server, 8 clients, 2 workers", _server(2, "records_per_s"), ">=", 50_000, "records/s"),
     ("server p99 latency, 2 workers", _server(2, "p99_ms"), "<", 250, "ms"),
     ("scaling: 2 workers vs 1", _scaling, ">=", 1.6, "×"),
-    ("one 64 MiB request: peak RSS growth", _memory, "<", 10, "× body"),
+    ("one 64 MiB request: peak RSS growth", _memory, "<=", 4, "× body"),
     ("RSS flat under 5 minutes of load", _soak, "<", FLAT_PCT, "% growth"),
     ("Lambda handler import", _cold("import_ms"), "<=", 400, "ms"),
     ("first small request answered", _cold("first_request_ms"), "<=", 1000, "ms"),
@@ -106,7 +129,7 @@ def evaluate(report: Report) -> list[dict[str, Any]]:
 
 
 def format_targets(results: list[dict[str, Any]]) -> str:
-    lines = ["targets (issue 8)"]
+    lines = ["targets (issues 8 and 17)"]
     for r in results:
         mark = {True: "met", False: "NOT MET", None: "not measured"}[r["met"]]
         value = "-" if r["value"] is None else f"{r['value']:,.2f}"
